@@ -1,0 +1,202 @@
+"""Timing kernels honestly, and the record a measurement leaves.
+
+* CUDA events around each call, after warm-up; the median of many calls is
+  the time, the 10th–90th percentile range its spread.
+* Before every timed call the L2 is flushed by writing a buffer larger than
+  it (as Triton's ``do_bench`` does), so weights read in one call are not
+  served from cache in the next. The flush also keeps the GPU busy while the
+  host enqueues the start event and the launch, so host launch overhead does
+  not leak into the measured interval.
+* Optionally the inputs rotate over several sets whose total exceeds L2,
+  and optionally the timed calls are replayed from a CUDA graph.
+
+Every measurement becomes a :class:`Record` with the kernel, format, shape,
+time, achieved GB/s and TFLOP/s, the bound from :mod:`labkernels.roofline`
+and the percentage of it reached, and the GPU, driver and versions.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import device
+from .errors import check_int
+
+
+@dataclass(frozen=True)
+class Timing:
+    median_us: float
+    p10_us: float
+    p90_us: float
+    n: int
+    method: str
+
+    @property
+    def spread(self) -> float:
+        """(p90 - p10) / median: how much a repeat of this measurement may move."""
+        return (self.p90_us - self.p10_us) / self.median_us if self.median_us > 0 else float("nan")
+
+
+class _Flusher:
+    """Writes a buffer of ``2 x L2`` bytes (at least 256 MB) to evict the L2."""
+
+    def __init__(self, xp, l2_bytes: int):
+        n = max(2 * l2_bytes, 256 << 20) // 4
+        self.buf = xp.empty(n, dtype=np.int32)
+
+    def __call__(self):
+        self.buf.fill(0)
+
+
+def time_kernel(fn: Callable, arg_sets: Sequence[tuple] = ((),), *, warmup: int = 5, iters: int = 50,
+                flush_l2: bool = True, graph: bool = False) -> Timing:
+    """Median time of ``fn(*args)`` over ``iters`` calls, rotating over ``arg_sets``.
+
+    ``graph=True`` captures ``iters`` calls (with rotation, without flushes)
+    into one CUDA graph and reports the replay time per call: no launch gaps,
+    but back-to-back calls may find inputs still in L2 unless the rotation's
+    total size exceeds it. Needs a GPU.
+    """
+    import cupy
+
+    device.require_gpu("timing")
+    warmup = check_int("warmup", warmup, min_value=0)
+    iters = check_int("iters", iters, min_value=1)
+    if not arg_sets:
+        raise ValueError("arg_sets must hold at least one tuple of arguments")
+    n_sets = len(arg_sets)
+    stream = cupy.cuda.get_current_stream()
+    for i in range(warmup):
+        fn(*arg_sets[i % n_sets])
+    stream.synchronize()
+
+    if graph:
+        s = cupy.cuda.Stream(non_blocking=True)
+        with s:
+            s.begin_capture()
+            for i in range(iters):
+                fn(*arg_sets[i % n_sets])
+            g = s.end_capture()
+            g.launch(s)  # warm the graph
+            s.synchronize()
+            reps = 5
+            ts = []
+            for _ in range(reps):
+                a, b = cupy.cuda.Event(), cupy.cuda.Event()
+                a.record(s)
+                g.launch(s)
+                b.record(s)
+                b.synchronize()
+                ts.append(cupy.cuda.get_elapsed_time(a, b) * 1e3 / iters)
+        t = np.array(ts)
+        return Timing(float(np.median(t)), float(np.percentile(t, 10)), float(np.percentile(t, 90)),
+                      iters * reps, "cuda-graph replay")
+
+    flush = _Flusher(cupy, device.gpu().l2_bytes) if flush_l2 else None
+    starts = [cupy.cuda.Event() for _ in range(iters)]
+    ends = [cupy.cuda.Event() for _ in range(iters)]
+    for i in range(iters):
+        if flush is not None:
+            flush()
+        starts[i].record(stream)
+        fn(*arg_sets[i % n_sets])
+        ends[i].record(stream)
+    ends[-1].synchronize()
+    t = np.array([cupy.cuda.get_elapsed_time(a, b) * 1e3 for a, b in zip(starts, ends)])
+    method = "events" + (", L2 flushed" if flush_l2 else "") + (f", {n_sets} input sets" if n_sets > 1 else "")
+    return Timing(float(np.median(t)), float(np.percentile(t, 10)), float(np.percentile(t, 90)), iters, method)
+
+
+def sets_for(nbytes_per_set: int, l2_bytes: int, max_sets: int = 8) -> int:
+    """How many input sets make the rotation's total exceed twice the L2."""
+    return int(min(max_sets, max(1, math.ceil(2 * l2_bytes / max(nbytes_per_set, 1)))))
+
+
+# --------------------------------------------------------------------------
+# The record a measurement leaves.
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    kernel: str
+    fmt: str
+    M: int
+    N: int
+    K: int
+    time_us: float
+    p10_us: float
+    p90_us: float
+    gbps: float  #: minimum bytes (roofline.bytes_moved) over the time
+    tflops: float  #: 2MNK over the time (TOP/s for integer formats)
+    bound_us: float
+    bound_kind: str  #: which ceiling binds: memory, mma or alu
+    pct_of_bound: float
+    method: str
+    checked: bool
+    gpu: str = ""
+    env: dict = field(default_factory=dict)
+    note: str = ""
+
+    def row(self) -> str:
+        return (f"{self.kernel:<34} {self.M:>6} {self.N:>6} {self.K:>6} {self.time_us:>10.1f} "
+                f"{self.gbps:>8.0f} {self.tflops:>8.1f} {self.bound_us:>9.1f} {self.bound_kind:>6} "
+                f"{self.pct_of_bound:>6.1f}%")
+
+    @staticmethod
+    def header() -> str:
+        return (f"{'kernel':<34} {'M':>6} {'N':>6} {'K':>6} {'time_us':>10} {'GB/s':>8} {'TFLOP/s':>8} "
+                f"{'bound_us':>9} {'bound':>6} {'%bound':>7}")
+
+
+def make_record(kernel: str, fmt: str, M: int, N: int, K: int, timing: Timing, ceilings, *, checked: bool,
+                note: str = "", kernel_path: str = "mma_sync", **fmt_params) -> Record:
+    """A record for a timing, with its bound computed from ``ceilings``."""
+    from . import roofline
+
+    b = roofline.bound(fmt, M, N, K, ceilings, path=kernel_path, **fmt_params)
+    t = timing.median_us
+    g = device.gpu()
+    return Record(
+        kernel=kernel, fmt=fmt, M=M, N=N, K=K, time_us=t, p10_us=timing.p10_us, p90_us=timing.p90_us,
+        gbps=b.bytes / (t * 1e-6) / 1e9, tflops=b.flops / (t * 1e-6) / 1e12,
+        bound_us=b.time_us, bound_kind=b.kind, pct_of_bound=100.0 * b.time_us / t,
+        method=timing.method, checked=checked, gpu=g.name if g else "", env=environment(), note=note,
+    )
+
+
+def environment() -> dict:
+    """Card, driver, library versions and date: what a committed result must carry."""
+    g = device.gpu()
+    env = {"date": _dt.date.today().isoformat(), **device.versions()}
+    if g is not None:
+        env.update(gpu=g.name, cc=f"{g.cc[0]}.{g.cc[1]}", sms=g.sms, l2_mb=round(g.l2_bytes / 2**20, 1))
+    return env
+
+
+def save_json(path: str | os.PathLike, obj) -> None:
+    """Write JSON atomically: a reader never finds half a file."""
+    path = os.fspath(path)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o))
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def progress(iterable, total: int | None = None, desc: str = "", disable: bool | None = None):
+    """A progress bar on long sweeps (tqdm; silent when output is not a terminal or notebook)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return iterable
+    if disable is None:
+        disable = not (sys.stderr.isatty() or "ipykernel" in sys.modules)
+    return tqdm(iterable, total=total, desc=desc, disable=disable, leave=False)

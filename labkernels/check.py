@@ -1,0 +1,169 @@
+"""Checking a kernel: fresh random inputs, a poisoned output, a float64 reference.
+
+The rules every check follows (lab kernels, library peers and student
+kernels alike):
+
+* inputs are drawn fresh from a new seed on every call (the seed is reported,
+  so a failure can be reproduced with ``seed=``);
+* the output array is filled with NaN before the launch, so an element the
+  kernel never wrote fails;
+* the result is compared elementwise against a float64 reference with the
+  format's tolerance (``tol · (|ref| + rms(ref))``) and normwise;
+* NaN or Inf in the output never passes;
+* the first mismatches are printed, at most ten, with their coordinates.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import problems as _problems
+from .errors import UnsupportedDevice, check_int
+
+
+@dataclass
+class CheckResult:
+    name: str
+    fmt: str
+    shape: tuple[int, int, int]
+    passed: bool
+    seed: int
+    backend: str
+    #: max over outputs of |out - ref| / (|ref| + rms(ref)), to compare with ``tol``
+    max_rel_err: float = float("nan")
+    norm_rel_err: float = float("nan")
+    tol: float = 0.0
+    norm_tol: float = 0.0
+    n_bad: int = 0
+    mismatches: list = field(default_factory=list)  # (m, n, got, want)
+    message: str = ""
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        M, N, K = self.shape
+        head = (f"{'PASS' if self.passed else 'FAIL'} {self.name} [{self.fmt}] M={M} N={N} K={K} "
+                f"({self.backend}, seed {self.seed})")
+        if self.max_rel_err != self.max_rel_err:  # NaN: nothing was compared (the kernel raised)
+            return f"{head}: {self.message}"
+        body = (f": max err {self.max_rel_err:.2e} (tol {self.tol:.1e}), "
+                f"norm err {self.norm_rel_err:.2e} (tol {self.norm_tol:.1e})")
+        if self.passed:
+            return head + body + (f"; {self.message}" if self.message else "")
+        lines = [head + body, f"  {self.n_bad} of {M * N} outputs wrong" + (f"; {self.message}" if self.message else "")]
+        lines += [f"  Y[{m}, {n}] = {got!r}, expected {want!r}" for m, n, got, want in self.mismatches]
+        return "\n".join(lines)
+
+
+def poison(xp, shape, dtype):
+    """An output array every element of which fails the check until written."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return xp.full(shape, np.nan, dtype=dtype)
+    # Integer outputs: the most negative value, which no check accepts by accident
+    # because references are drawn from random data (checked in compare()).
+    return xp.full(shape, np.iinfo(dtype).min, dtype=dtype)
+
+
+def compare(out: np.ndarray, ref: np.ndarray, tol: float, norm_tol: float, max_report: int = 10):
+    """(passed, max_err_ratio, norm_err, n_bad, mismatches) of ``out`` against float64 ``ref``."""
+    o = np.asarray(out).astype(np.float64)
+    if o.shape != ref.shape:
+        return False, float("inf"), float("inf"), ref.size, [], f"output shape {o.shape}, expected {ref.shape}"
+    finite = np.isfinite(o)
+    scale = np.sqrt(np.mean(ref * ref)) if ref.size else 0.0
+    allowed = tol * (np.abs(ref) + scale)
+    err = np.abs(o - ref)
+    bad = ~finite | (err > allowed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(finite, err / np.maximum(allowed, np.finfo(np.float64).tiny), np.inf)
+    nref = np.linalg.norm(ref)
+    norm_err = float(np.linalg.norm(np.where(finite, o - ref, np.inf)) / nref) if nref > 0 else float("inf")
+    n_bad = int(bad.sum())
+    idx = np.argwhere(bad)[:max_report]
+    mism = [(int(i), int(j), float(o[i, j]), float(ref[i, j])) for i, j in idx]
+    msg = "" if finite.all() else f"{int((~finite).sum())} NaN/Inf outputs (never written, or overflow)"
+    passed = n_bad == 0 and norm_err <= norm_tol
+    if n_bad == 0 and not passed:
+        msg = f"normwise error {norm_err:.2e} exceeds {norm_tol:.1e}"
+    return passed, float(ratio.max() * tol) if ratio.size else 0.0, norm_err, n_bad, mism, msg
+
+
+def _backend_for(impl: str):
+    """(array module, backend label) a launcher of this implementation takes."""
+    from . import device, numba_compat
+
+    if impl == "numpy":  # a host function (CPU references, tests of the checker itself)
+        return np, "CPU"
+    if device.gpu() is not None:
+        import cupy
+
+        return cupy, "GPU"
+    if impl == "numba" and numba_compat.simulator():
+        return np, "Numba simulator"
+    raise UnsupportedDevice(f"a {impl} kernel needs a CUDA GPU to run: {device.why_no_gpu()}")
+
+
+def run_check(launch, fmt: str, M: int, N: int, K: int, *, name: str = "kernel", impl: str = "cupy",
+              seed: int | None = None, sample_rows: int | None = None, **params) -> CheckResult:
+    """Check ``launch(**inputs, out=...)`` on fresh inputs of shape (M, N, K).
+
+    ``sample_rows`` compares only that many randomly chosen rows of Y (every
+    column, the first and last row always included): the float64 reference of
+    a 16384-row product is minutes of CPU time, a sample of it is not.
+    """
+    M, N, K = (check_int(n, v, min_value=1) for n, v in (("M", M), ("N", N), ("K", K)))
+    prob = _problems.get(fmt)
+    seed = secrets.randbits(63) if seed is None else check_int("seed", seed, min_value=0)
+    xp, backend = _backend_for(impl)
+    rng = np.random.default_rng(seed)
+    host = prob.inputs(M, N, K, rng, **params)
+    rows = None
+    if sample_rows is not None and sample_rows < M:
+        rows = np.unique(np.concatenate([[0, M - 1], rng.choice(M, size=sample_rows, replace=False)]))
+        ref = prob.reference(prob.select_rows(host, rows))
+    else:
+        ref = prob.reference(host)
+    dev = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in host.items()}
+    out = poison(xp, (M, N), prob.out_dtype)
+    res = CheckResult(name=name, fmt=fmt, shape=(M, N, K), passed=False, seed=seed, backend=backend,
+                      tol=prob.tol, norm_tol=prob.norm_tol)
+    try:
+        got = launch(**dev, out=out)
+    except (TypeError, ValueError, UnsupportedDevice):
+        raise
+    except Exception as e:  # a crash inside the kernel is a failed check, not a crashed checker
+        res.message = f"the kernel raised {type(e).__name__}: {e}"
+        return res
+    if got is None:
+        got = out
+    if xp is not np:
+        xp.cuda.get_current_stream().synchronize()
+        got = xp.asnumpy(got)
+    if got is not out and xp is np:
+        got = np.asarray(got)
+    got = np.asarray(got)
+    if rows is not None and got.shape == (M, N):
+        got = got[rows]
+    ok, max_err, norm_err, n_bad, mism, msg = compare(got, ref, prob.tol, prob.norm_tol)
+    if rows is not None:
+        mism = [(int(rows[i]), j, g, w) for i, j, g, w in mism]
+        msg = (msg + "; " if msg else "") + f"{len(rows)} of {M} rows compared"
+    res.passed, res.max_rel_err, res.norm_rel_err, res.n_bad, res.mismatches, res.message = (
+        ok, max_err, norm_err, n_bad, mism, msg)
+    return res
+
+
+def check_variant(variant, M: int, N: int, K: int, *, seed: int | None = None, sample_rows: int | None = None,
+                  **params) -> CheckResult:
+    """Check a registered variant (a :class:`labkernels.registry.Variant` or its id)."""
+    from . import registry
+
+    v = registry.get(variant) if isinstance(variant, str) else variant
+    if not v.supports(M):
+        raise ValueError(f"{v.id} handles M up to {v.max_m}; got M={M}")
+    return run_check(v.launch, v.fmt, M, N, K, name=v.id, impl=v.impl, seed=seed, sample_rows=sample_rows,
+                     **params)

@@ -1,0 +1,66 @@
+"""The three things every launcher does before a launch: check, allocate, pick a grid.
+
+Launchers follow Triton's tutorials: (1) check every shape, dtype and layout
+constraint and say what was wrong; (2) allocate the output (or check the one
+given); (3) launch. Kernels never see a bad argument.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UnsupportedDevice, check_array
+
+
+def array_module(*arrays):
+    """numpy or cupy, whichever the arrays belong to (all must agree)."""
+    kinds = {type(a).__module__.split(".")[0] for a in arrays if a is not None}
+    if kinds <= {"numpy"}:
+        return np
+    if kinds <= {"cupy"}:
+        import cupy
+
+        return cupy
+    raise TypeError(f"arrays must all be NumPy or all CuPy arrays; got a mix from {sorted(kinds)}")
+
+
+def require_cupy(*arrays, what: str):
+    """CuPy kernels take CuPy arrays; say so clearly when given NumPy ones."""
+    xp = array_module(*arrays)
+    if xp is np:
+        raise TypeError(f"{what} runs on the GPU: pass CuPy arrays (cupy.asarray(x)), not NumPy arrays")
+    return xp
+
+
+def check_xw(x, w, out, *, x_dtype=np.float16, w_dtype=np.float16, w_cols=None, out_dtype=np.float16,
+             max_m: int | None = None, what: str = "kernel"):
+    """Check ``x [M, K]``, ``w [N, w_cols]`` and ``out [M, N]``; return (M, N, K)."""
+    check_array("x", x, dtype=x_dtype, ndim=2)
+    M, K = x.shape
+    check_array("w", w, dtype=w_dtype, ndim=2)
+    N = w.shape[0]
+    want_cols = K if w_cols is None else w_cols(K)
+    if w.shape[1] != want_cols:
+        raise ValueError(f"w must have shape (N, {want_cols}) to match x's K={K}; got {tuple(w.shape)}")
+    if max_m is not None and M > max_m:
+        raise ValueError(f"{what} handles M up to {max_m} (one pass over the weights); got M={M}: "
+                         f"use a GEMM variant for larger M")
+    if out is not None:
+        check_array("out", out, dtype=out_dtype, shape=(M, N))
+    return M, N, K
+
+
+def alloc_out(xp, out, M, N, dtype=np.float16):
+    return xp.empty((M, N), dtype=dtype) if out is None else out
+
+
+def cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def ensure_int32(name: str, *values):
+    for v in values:
+        if v >= 2**31:
+            raise ValueError(f"{name}={v} does not fit the kernel's 32-bit index; split the problem")
+
+
+__all__ = ["array_module", "require_cupy", "check_xw", "alloc_out", "cdiv", "UnsupportedDevice"]

@@ -1,0 +1,126 @@
+// instr_rate — microbenchmarks for the ceilings of the three-ceiling roofline.
+//
+// Each kernel keeps CHAINS independent dependency chains per thread in
+// registers (no memory traffic inside the loop) and issues ITERS rounds of one
+// instruction per chain, so the only limit is how fast the SMs retire that
+// instruction. Rate = (threads · ITERS · CHAINS · work per instruction) / time.
+// Results are written out so the compiler cannot drop the work; inline `asm
+// volatile` keeps ptxas from folding chains of logic or FMAs.
+//
+//   mma_f16   mma.sync m16n8k16 f16·f16 -> f32   (sm_80+; 4096 flops per warp instr)
+//   mma_s8    mma.sync m16n8k32 s8·s8 -> s32     (sm_80+; 8192 ops per warp instr)
+//   mma_e4m3  mma.sync m16n8k32 e4m3·e4m3 -> f32 (sm_89+; 8192 flops per warp instr)
+//   lop3      lop3.b32, the integer instruction that dequantization spends most
+//   ffma      fma.rn.f32, the fp32 unit that per-block rescaling spends
+//
+// Expects: #define ITERS, #define CHAINS (<= 8).
+
+
+#ifndef ITERS
+#define ITERS 4096
+#endif
+#ifndef CHAINS
+#define CHAINS 4
+#endif
+
+extern "C" __global__ void lop3_rate(unsigned* out, unsigned seed)
+{
+    unsigned a[CHAINS];
+#pragma unroll
+    for (int c = 0; c < CHAINS; ++c) a[c] = seed ^ (threadIdx.x * 2654435761u + c);
+    const unsigned b = seed * 3u + 1u, d = seed * 7u + 5u;
+    for (int i = 0; i < ITERS; ++i) {
+#pragma unroll
+        for (int c = 0; c < CHAINS; ++c)
+            asm volatile("lop3.b32 %0, %0, %1, %2, 0x96;" : "+r"(a[c]) : "r"(b), "r"(d));
+    }
+    unsigned r = 0;
+#pragma unroll
+    for (int c = 0; c < CHAINS; ++c) r ^= a[c];
+    out[blockIdx.x * blockDim.x + threadIdx.x] = r;
+}
+
+extern "C" __global__ void ffma_rate(float* out, float seed)
+{
+    float a[CHAINS];
+#pragma unroll
+    for (int c = 0; c < CHAINS; ++c) a[c] = seed + threadIdx.x + c;
+    const float b = 0.999f, d = 1e-3f;
+    for (int i = 0; i < ITERS; ++i) {
+#pragma unroll
+        for (int c = 0; c < CHAINS; ++c)
+            asm volatile("fma.rn.f32 %0, %0, %1, %2;" : "+f"(a[c]) : "f"(b), "f"(d));
+    }
+    float r = 0.f;
+#pragma unroll
+    for (int c = 0; c < CHAINS; ++c) r += a[c];
+    out[blockIdx.x * blockDim.x + threadIdx.x] = r;
+}
+
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+extern "C" __global__ void mma_f16_rate(float* out, unsigned seed)
+{
+    // A: 4 regs of half2, B: 2 regs; accumulators: 4 floats per chain.
+    unsigned a[4], b[2];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) a[i] = 0x3c003c00u ^ ((seed + threadIdx.x + i) & 0x00ff00ffu);
+    b[0] = 0x3c003c00u; b[1] = 0x3c003c00u ^ (seed & 0x00ff00ffu);
+    float acc[CHAINS][4] = {};
+    for (int i = 0; i < ITERS; ++i) {
+#pragma unroll
+        for (int c = 0; c < CHAINS; ++c)
+            asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+                         "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                         : "+f"(acc[c][0]), "+f"(acc[c][1]), "+f"(acc[c][2]), "+f"(acc[c][3])
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+    }
+    float r = 0.f;
+#pragma unroll
+    for (int c = 0; c < CHAINS; ++c) r += acc[c][0] + acc[c][1] + acc[c][2] + acc[c][3];
+    out[blockIdx.x * blockDim.x + threadIdx.x] = r;
+}
+
+extern "C" __global__ void mma_s8_rate(int* out, unsigned seed)
+{
+    unsigned a[4], b[2];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) a[i] = (seed + threadIdx.x * 0x01010101u + i) & 0x07070707u;
+    b[0] = 0x01020304u; b[1] = seed & 0x07070707u;
+    int acc[CHAINS][4] = {};
+    for (int i = 0; i < ITERS; ++i) {
+#pragma unroll
+        for (int c = 0; c < CHAINS; ++c)
+            asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 "
+                         "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                         : "+r"(acc[c][0]), "+r"(acc[c][1]), "+r"(acc[c][2]), "+r"(acc[c][3])
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+    }
+    int r = 0;
+#pragma unroll
+    for (int c = 0; c < CHAINS; ++c) r += acc[c][0] + acc[c][1] + acc[c][2] + acc[c][3];
+    out[blockIdx.x * blockDim.x + threadIdx.x] = r;
+}
+#endif
+
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 890
+extern "C" __global__ void mma_e4m3_rate(float* out, unsigned seed)
+{
+    unsigned a[4], b[2];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) a[i] = 0x38383838u ^ ((seed + threadIdx.x + i) & 0x03030303u);  // ~1.0 in e4m3
+    b[0] = 0x38383838u; b[1] = 0x38383838u ^ (seed & 0x03030303u);
+    float acc[CHAINS][4] = {};
+    for (int i = 0; i < ITERS; ++i) {
+#pragma unroll
+        for (int c = 0; c < CHAINS; ++c)
+            asm volatile("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 "
+                         "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                         : "+f"(acc[c][0]), "+f"(acc[c][1]), "+f"(acc[c][2]), "+f"(acc[c][3])
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+    }
+    float r = 0.f;
+#pragma unroll
+    for (int c = 0; c < CHAINS; ++c) r += acc[c][0] + acc[c][1] + acc[c][2] + acc[c][3];
+    out[blockIdx.x * blockDim.x + threadIdx.x] = r;
+}
+#endif

@@ -1,0 +1,99 @@
+"""What each format's matrix multiply computes, how to make inputs for it, and its reference.
+
+Every problem is ``Y[M, N] = X[M, K] · W[N, K]ᵀ`` with both operands stored
+row-major with K contiguous (the "TN" layout of cuBLAS and of every kernel
+here): a row of W is one output channel.
+
+A problem knows how to draw fresh random inputs (never zeros), the float64
+reference of what a kernel must return, and the per-element tolerance that
+format's arithmetic earns. :mod:`labkernels.check` uses these to check any
+kernel, the lab's or a student's, the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .errors import check_choice, check_int
+
+
+@dataclass(frozen=True)
+class Problem:
+    fmt: str
+    description: str
+    make_inputs: Callable = field(repr=False)  #: (M, N, K, rng, **params) -> dict of host arrays
+    reference: Callable = field(repr=False)  #: inputs -> float64 [M, N]
+    out_dtype: np.dtype = np.dtype(np.float16)
+    #: elementwise: |out - ref| <= tol * (|ref| + rms(ref)); the rms term keeps
+    #: outputs that cancel to near zero from demanding more than the format has.
+    tol: float = 2.0**-10
+    #: ‖out - ref‖ / ‖ref‖ must stay under this too.
+    norm_tol: float = 1e-3
+    params: dict = field(default_factory=dict)  #: default extra parameters (group size, ...)
+    #: the K (and N) a shape must be a multiple of, given params
+    k_multiple: Callable = field(default=lambda **p: 1, repr=False)
+    #: inputs indexed by the row m of Y (sliced together when a check samples rows)
+    row_inputs: tuple[str, ...] = ("x",)
+
+    def select_rows(self, inputs: dict, rows) -> dict:
+        """The inputs restricted to rows ``rows`` of X (and of any per-row scales)."""
+        return {k: (v[rows] if k in self.row_inputs else v) for k, v in inputs.items()}
+
+    def inputs(self, M: int, N: int, K: int, rng: np.random.Generator, **params) -> dict:
+        M = check_int("M", M, min_value=1)
+        N = check_int("N", N, min_value=1)
+        K = check_int("K", K, min_value=1)
+        p = {**self.params, **params}
+        mult = self.k_multiple(**p)
+        if K % mult:
+            raise ValueError(f"K={K} must be a multiple of {mult} for {self.fmt} with {p}")
+        return self.make_inputs(M, N, K, rng, **p)
+
+
+def random_normal(rng: np.random.Generator, shape, dtype, scale: float = 1.0) -> np.ndarray:
+    """Fresh Gaussian data in ``dtype``; a draw that happens to contain an exact zero is fine,
+    an all-zero tensor is impossible."""
+    return (rng.standard_normal(shape, dtype=np.float32) * np.float32(scale)).astype(dtype)
+
+
+# --------------------------------------------------------------------------
+# fp16 × fp16 -> fp16, fp32 accumulation (the baseline every format is compared with).
+# --------------------------------------------------------------------------
+
+
+def _fp16_inputs(M, N, K, rng):
+    # W scaled by 1/sqrt(K) keeps |Y| near 1 for any K: far from fp16 overflow,
+    # and away from the subnormal range where fp16 loses relative precision.
+    return {
+        "x": random_normal(rng, (M, K), np.float16),
+        "w": random_normal(rng, (N, K), np.float16, 1.0 / np.sqrt(K)),
+    }
+
+
+def _fp16_reference(inp):
+    return inp["x"].astype(np.float64) @ inp["w"].astype(np.float64).T
+
+
+PROBLEMS: dict[str, Problem] = {}
+
+
+def add(problem: Problem) -> Problem:
+    PROBLEMS[problem.fmt] = problem
+    return problem
+
+
+add(Problem(
+    fmt="fp16",
+    description="Y = X·Wᵀ, X [M,K] fp16, W [N,K] fp16, fp32 accumulation, Y [M,N] fp16",
+    make_inputs=_fp16_inputs,
+    reference=_fp16_reference,
+    # fp16 output rounding is 2^-11 relative; fp32 accumulation adds far less.
+    tol=2.0**-10,
+    norm_tol=1e-3,
+))
+
+
+def get(fmt: str) -> Problem:
+    return PROBLEMS[check_choice("format", fmt, PROBLEMS)]

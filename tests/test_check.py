@@ -1,0 +1,123 @@
+"""The checker must catch wrong kernels, not only pass right ones."""
+import numpy as np
+import pytest
+
+from labkernels import check, problems
+
+
+def right(x, w, out):
+    out[...] = (x.astype(np.float32) @ w.astype(np.float32).T).astype(np.float16)
+    return out
+
+
+def empty(x, w, out):
+    return out  # writes nothing: the NaN poison must fail it
+
+
+def missing_tail(x, w, out):
+    full = right(x, w, out.copy())
+    n_tiled = (out.shape[1] // 32) * 32  # "assumes N is a multiple of the tile"
+    out[:, :n_tiled] = full[:, :n_tiled]
+    return out
+
+
+def low_precision(x, w, out):
+    import ml_dtypes
+
+    y = x.astype(np.float32) @ w.astype(np.float32).T
+    out[...] = y.astype(ml_dtypes.bfloat16).astype(np.float16)  # bf16 where fp16 was asked
+    return out
+
+
+def nan_one(x, w, out):
+    right(x, w, out)
+    out[0, 0] = np.nan
+    return out
+
+
+def zeros(x, w, out):
+    out[...] = 0
+    return out
+
+
+def run(fn, M=5, N=97, K=200, **kw):
+    return check.run_check(fn, "fp16", M, N, K, name=fn.__name__, impl="numpy", **kw)
+
+
+def test_right_kernel_passes():
+    r = run(right)
+    assert r.passed, str(r)
+    assert "PASS" in str(r)
+
+
+@pytest.mark.parametrize("fn", [empty, missing_tail, low_precision, nan_one, zeros])
+def test_wrong_kernels_fail(fn):
+    r = run(fn)
+    assert not r.passed, f"{fn.__name__} passed the checker"
+    assert "FAIL" in str(r)
+
+
+def test_failure_report_names_the_first_mismatches():
+    r = run(missing_tail)
+    assert r.n_bad == 5 * (97 - 96)
+    assert len(r.mismatches) == 5
+    m, n, got, want = r.mismatches[0]
+    assert n >= 96 and np.isnan(got)
+    assert "Y[0, 96]" in str(r)
+
+
+def test_inputs_are_fresh_and_seed_reproduces():
+    seen = []
+
+    def spy(x, w, out):
+        seen.append(x.copy())
+        return right(x, w, out)
+
+    a, b = run(spy), run(spy)
+    assert a.seed != b.seed and not np.array_equal(seen[0], seen[1])
+    c = run(spy, seed=a.seed)
+    assert np.array_equal(seen[0], seen[2]) and c.seed == a.seed
+
+
+def test_inputs_are_never_all_zero():
+    inp = problems.get("fp16").inputs(3, 5, 7, np.random.default_rng(0))
+    assert all(np.count_nonzero(v) > 0 for v in inp.values())
+
+
+def test_output_is_poisoned_before_launch():
+    def look(x, w, out):
+        assert np.isnan(out).all(), "output must arrive filled with NaN"
+        return right(x, w, out)
+
+    assert run(look).passed
+
+
+def test_a_crashing_kernel_is_a_failure_not_a_crash():
+    def boom(x, w, out):
+        raise RuntimeError("illegal memory access")
+
+    r = run(boom)
+    assert not r.passed and "illegal memory access" in str(r)
+
+
+def test_wrong_shape_output_fails():
+    r = run(lambda x, w, out: np.zeros((2, 2), np.float16))
+    assert not r.passed and "shape" in r.message
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="M must be >= 1"):
+        run(right, M=0)
+    with pytest.raises(ValueError, match="unknown format"):
+        check.run_check(right, "fp17", 1, 1, 1, impl="numpy")
+
+
+def test_numba_kernel_in_simulator_at_awkward_shapes():
+    from labkernels import numba_compat, registry
+
+    if not numba_compat.simulator():
+        pytest.skip("a GPU is present: the GPU tests check this kernel")
+    v = registry.get("fp16/v01_naive_numba")
+    for M, N, K in [(1, 33, 17), (5, 7, 64), (17, 40, 3)]:
+        r = check.check_variant(v, M, N, K)
+        assert r.passed, str(r)
