@@ -2,13 +2,15 @@
 
 * CUDA events around each call, after warm-up; the median of many calls is
   the time, the 10th–90th percentile range its spread.
-* Before every timed call the L2 is flushed by writing a buffer larger than
-  it (as Triton's ``do_bench`` does), so weights read in one call are not
-  served from cache in the next. The flush also keeps the GPU busy while the
-  host enqueues the start event and the launch, so host launch overhead does
-  not leak into the measured interval.
-* Optionally the inputs rotate over several sets whose total exceeds L2,
-  and optionally the timed calls are replayed from a CUDA graph.
+* Inputs are never served from a warm L2: the calls rotate over several input
+  sets whose total is at least three times the L2, or, when one set is too
+  small for that, the L2 is flushed before every call by *reading* a buffer
+  twice its size (a write-flush, as Triton's ``do_bench`` does, leaves dirty
+  lines that the timed kernel pays to write back).
+* Before every timed call the GPU is kept busy (the flush, or a busy-wait
+  kernel), so the host has queued the start event and the launch before the
+  GPU reaches them: host launch overhead never lands in the interval.
+* Optionally the timed calls are replayed from a CUDA graph instead.
 
 Every measurement becomes a :class:`Record` with the kernel, format, shape,
 time, achieved GB/s and TFLOP/s, the bound from :mod:`labkernels.roofline`
@@ -44,25 +46,51 @@ class Timing:
         return (self.p90_us - self.p10_us) / self.median_us if self.median_us > 0 else float("nan")
 
 
-class _Flusher:
-    """Writes a buffer of ``2 x L2`` bytes (at least 256 MB) to evict the L2."""
+class _Helpers:
+    """The spin and L2-flush kernels (kernels/ceilings/timing.cu), built once per process."""
 
-    def __init__(self, xp, l2_bytes: int):
-        n = max(2 * l2_bytes, 256 << 20) // 4
-        self.buf = xp.empty(n, dtype=np.int32)
+    def __init__(self, cupy, l2_bytes: int):
+        from . import build
 
-    def __call__(self):
-        self.buf.fill(0)
+        mod = build.load_module("ceilings/timing.cu")
+        self._spin, self._flush = mod.get_function("spin"), mod.get_function("l2_flush")
+        g = device.gpu()
+        self.cycles_per_us = max(g.clock_mhz, 1000.0)
+        self.sms = g.sms
+        self.n16 = max(2 * l2_bytes, 256 << 20) // 16
+        self.buf = cupy.ones(self.n16 * 4, dtype=cupy.int32)
+        self.sink = cupy.zeros(1, dtype=cupy.int32)
+
+    def spin(self, us: float):
+        self._spin((1,), (1,), (np.int64(us * self.cycles_per_us),))
+
+    def flush(self):
+        self._flush((self.sms * 4,), (512,), (self.buf, np.int64(self.n16), self.sink))
+
+
+_helpers = None
+
+
+def _get_helpers(cupy):
+    global _helpers
+    if _helpers is None:
+        _helpers = _Helpers(cupy, device.gpu().l2_bytes)
+    return _helpers
 
 
 def time_kernel(fn: Callable, arg_sets: Sequence[tuple] = ((),), *, warmup: int = 5, iters: int = 50,
-                flush_l2: bool = True, graph: bool = False) -> Timing:
+                flush_l2: bool = True, graph: bool = False, spin_us: float = 100.0) -> Timing:
     """Median time of ``fn(*args)`` over ``iters`` calls, rotating over ``arg_sets``.
 
-    ``graph=True`` captures ``iters`` calls (with rotation, without flushes)
-    into one CUDA graph and reports the replay time per call: no launch gaps,
-    but back-to-back calls may find inputs still in L2 unless the rotation's
-    total size exceeds it. Needs a GPU.
+    Before each timed call the GPU is kept busy — by an L2 flush (a read of
+    twice the L2) when ``flush_l2``, else by a ``spin_us`` busy-wait — so
+    that the start event, the launch and the end event are all queued before
+    the GPU reaches them: the interval is GPU time only, never host overhead.
+    Pass several ``arg_sets`` whose total exceeds the L2 and ``flush_l2=False``
+    to time a memory-bound kernel from DRAM without a flush.
+
+    ``graph=True`` instead captures ``iters`` back-to-back calls (rotating,
+    no flushes) into one CUDA graph and reports replay time per call.
     """
     import cupy
 
@@ -99,24 +127,28 @@ def time_kernel(fn: Callable, arg_sets: Sequence[tuple] = ((),), *, warmup: int 
         return Timing(float(np.median(t)), float(np.percentile(t, 10)), float(np.percentile(t, 90)),
                       iters * reps, "cuda-graph replay")
 
-    flush = _Flusher(cupy, device.gpu().l2_bytes) if flush_l2 else None
+    h = _get_helpers(cupy)
     starts = [cupy.cuda.Event() for _ in range(iters)]
     ends = [cupy.cuda.Event() for _ in range(iters)]
     for i in range(iters):
-        if flush is not None:
-            flush()
+        if flush_l2:
+            h.flush()
+        else:
+            h.spin(spin_us)
         starts[i].record(stream)
         fn(*arg_sets[i % n_sets])
         ends[i].record(stream)
     ends[-1].synchronize()
     t = np.array([cupy.cuda.get_elapsed_time(a, b) * 1e3 for a, b in zip(starts, ends)])
-    method = "events" + (", L2 flushed" if flush_l2 else "") + (f", {n_sets} input sets" if n_sets > 1 else "")
+    method = "events, " + ("L2 flushed" if flush_l2 else f"{n_sets} input sets rotated")
     return Timing(float(np.median(t)), float(np.percentile(t, 10)), float(np.percentile(t, 90)), iters, method)
 
 
 def sets_for(nbytes_per_set: int, l2_bytes: int, max_sets: int = 8) -> int:
-    """How many input sets make the rotation's total exceed twice the L2."""
-    return int(min(max_sets, max(1, math.ceil(2 * l2_bytes / max(nbytes_per_set, 1)))))
+    """How many input sets make the rotation's total at least three times the L2
+    (0 when more than ``max_sets`` would be needed: flush instead)."""
+    n = max(2, math.ceil(3 * l2_bytes / max(nbytes_per_set, 1)))
+    return int(n) if n <= max_sets else 0
 
 
 # --------------------------------------------------------------------------

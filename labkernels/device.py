@@ -58,6 +58,8 @@ CAPABILITIES: dict[str, Capability] = {
         Capability("mma_f16_m16n8k16", "mma.sync f16 m16n8k16", (8, 0), ptx="mma.sync.aligned.m16n8k16"),
         Capability("mma_s8_m16n8k32", "mma.sync s8 m16n8k32", (8, 0), ptx="mma.sync.aligned.m16n8k32"),
         Capability("cp_async", "cp.async global->shared copies", (8, 0), ptx="cp.async"),
+        # On sm_90 ptxas accepts it but emulates it (F2FP unpack to f16 + 2x HMMA.16816): only
+        # wgmma reaches Hopper's fp8 Tensor Core rate. Native (QMMA) on sm_89 and sm_120.
         Capability("mma_fp8", "mma.sync e4m3/e5m2 m16n8k32", (8, 9), ptx="mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32"),
         Capability("cvt_fp8", "cvt to/from e4m3x2/e5m2x2", (8, 9), ptx="cvt.rn.satfinite.e4m3x2.f32"),
         Capability("tma", "bulk tensor copies (cp.async.bulk.tensor)", (9, 0), ptx="cp.async.bulk.tensor"),

@@ -44,6 +44,12 @@ def cuda():
                 from numba.core import config
 
                 config.reload_config()
+    import numpy as np
+
+    if not hasattr(np, "row_stack"):
+        # NumPy 2.5 removed np.row_stack (an alias of vstack); numba-cuda 0.30
+        # still registers an overload for it when it first compiles a kernel.
+        np.row_stack = np.vstack
     from numba import cuda as _cuda
 
     return _cuda

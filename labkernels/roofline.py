@@ -183,10 +183,18 @@ def datasheet_ceilings(gpu: str = "h100-sxm") -> Ceilings:
     """Ceilings from the spec table (``labkernels.specs``): what the model uses without a GPU."""
     s = _specs.spec(gpu)
     peaks = {p: (s.peaks.get(p) or 0) * 1e12 for p in MMA_PRECISIONS}
+    mma = dict(peaks)
+    notes = "datasheet dense peaks"
+    if s.cc == (9, 0):
+        # Hopper has no fp8 mma.sync: ptxas unpacks e4m3 to f16 and issues fp16
+        # HMMAs, so the fp8 rate an mma.sync kernel can reach is the fp16 one
+        # (fp8 at the datasheet rate needs wgmma, as cuBLASLt uses).
+        mma["fp8"] = peaks["fp16"]
+        notes += "; mma.sync e4m3 on sm_90 is emulated with fp16 HMMA; mma.sync reaches ~65-75% of these"
     return Ceilings(
         gpu=s.name, key=s.key, cc=s.cc, source="datasheet", bw=s.bw_tbps * 1e12,
-        mma=dict(peaks), library=dict(peaks), alu=_int_rate_from_spec(s), ffma=s.peaks["fp32"] * 1e12 / 2,
-        notes="datasheet dense peaks; mma.sync on Hopper reaches ~75% of them (measure to see)",
+        mma=mma, library=dict(peaks), alu=_int_rate_from_spec(s), ffma=s.peaks["fp32"] * 1e12 / 2,
+        notes=notes,
         provenance={k: v for k, v in s.sources.items()},
     )
 
@@ -448,9 +456,10 @@ def _torch_library_rates(s: int) -> dict:
     """int8 and fp8 library GEMM rates through torch, where torch with CUDA is installed."""
     try:
         import torch
-    except ImportError:
-        return {}
-    if not torch.cuda.is_available():
+
+        if not torch.cuda.is_available():
+            return {}
+    except Exception:  # not installed, or an install that fails to import
         return {}
     out = {}
 

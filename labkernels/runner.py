@@ -41,9 +41,10 @@ def measure(v: "registry.Variant", M: int, N: int, K: int, ceilings, *, iters: i
     prob = problems.get(v.fmt)
     inputs = device_inputs(v.fmt, M, N, K, seed, **params)
     out = cupy.empty((M, N), dtype=prob.out_dtype)
-    # Rotate over enough input sets to exceed L2 when one set is small; else flush L2.
+    # Time from DRAM: rotate over input sets whose total is >= 3x the L2, or,
+    # when one set is too small for that, flush the L2 before each call.
     per_set = sum(a.nbytes for a in inputs.values() if hasattr(a, "nbytes"))
-    n_sets = bench.sets_for(per_set, device.gpu().l2_bytes) if per_set < device.gpu().l2_bytes else 1
+    n_sets = bench.sets_for(per_set, device.gpu().l2_bytes)
     sets = [inputs] + [device_inputs(v.fmt, M, N, K, seed + i, **params) for i in range(1, n_sets)]
     args = [tuple(s.values()) for s in sets]
     keys = list(inputs)
@@ -52,7 +53,7 @@ def measure(v: "registry.Variant", M: int, N: int, K: int, ceilings, *, iters: i
         v.launch(**dict(zip(keys, a)), out=out)
 
     try:
-        t = bench.time_kernel(call, args, warmup=warmup, iters=iters, flush_l2=not graph, graph=graph)
+        t = bench.time_kernel(call, args, warmup=warmup, iters=iters, flush_l2=n_sets == 0, graph=graph)
     except Exception as e:  # a kernel that faults while timed: record, go on
         return None, f"raised while timed: {type(e).__name__}: {e}"
     path = "library" if v.reference else "mma_sync"

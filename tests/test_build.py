@@ -14,6 +14,7 @@ NUMBA_VARIANTS = [v for v in registry.variants() if v.impl == "numba"]
 
 #: .cu files that are not matmul variants, with the targets and instructions they promise.
 MICROBENCHMARKS = {
+    "ceilings/timing.cu": {"sm_75": ["%clock64", "ld.global.nc.v4"], "sm_90": ["%clock64"]},
     "ceilings/instr_rate.cu": {
         "sm_75": ["lop3.b32", "fma.rn.f32"],
         "sm_80": ["mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32"],

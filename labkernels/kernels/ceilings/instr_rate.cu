@@ -9,7 +9,8 @@
 //
 //   mma_f16   mma.sync m16n8k16 f16·f16 -> f32   (sm_80+; 4096 flops per warp instr)
 //   mma_s8    mma.sync m16n8k32 s8·s8 -> s32     (sm_80+; 8192 ops per warp instr)
-//   mma_e4m3  mma.sync m16n8k32 e4m3·e4m3 -> f32 (sm_89+; 8192 flops per warp instr)
+//   mma_e4m3  mma.sync m16n8k32 e4m3·e4m3 -> f32 (sm_89+; 8192 flops per warp instr;
+//             native QMMA on sm_89 and sm_120, emulated as F2FP + 2x HMMA on sm_90)
 //   lop3      lop3.b32, the integer instruction that dequantization spends most
 //   ffma      fma.rn.f32, the fp32 unit that per-block rescaling spends
 //
@@ -105,18 +106,29 @@ extern "C" __global__ void mma_s8_rate(int* out, unsigned seed)
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 890
 extern "C" __global__ void mma_e4m3_rate(float* out, unsigned seed)
 {
-    unsigned a[4], b[2];
+    // Every chain gets its own operands, and they change every iteration: on
+    // sm_90 ptxas has no fp8 mma.sync and emulates it (F2FP unpacks e4m3 to
+    // f16, then two HMMA.16816); given operands it can prove equal it would
+    // share the unpacking and the product between chains and iterations and
+    // measure nothing. Bytes stay in 0x38..0x3b (e4m3 values near 1).
+    unsigned a[CHAINS][4], b[CHAINS][2];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) a[i] = 0x38383838u ^ ((seed + threadIdx.x + i) & 0x03030303u);  // ~1.0 in e4m3
-    b[0] = 0x38383838u; b[1] = 0x38383838u ^ (seed & 0x03030303u);
+    for (int c = 0; c < CHAINS; ++c) {
+#pragma unroll
+        for (int r = 0; r < 4; ++r) a[c][r] = 0x38383838u ^ ((((seed ^ (threadIdx.x * (c + 1))) + r) & 3u) * 0x01010101u);
+        b[c][0] = 0x38383838u ^ ((((seed >> c) + 1u) & 3u) * 0x01010101u);
+        b[c][1] = 0x38383838u ^ ((((seed >> (c + 4)) + 2u) & 3u) * 0x01010101u);
+    }
     float acc[CHAINS][4] = {};
     for (int i = 0; i < ITERS; ++i) {
+        const unsigned v = (i & 3u) * 0x01010101u;
 #pragma unroll
         for (int c = 0; c < CHAINS; ++c)
             asm volatile("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 "
                          "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
                          : "+f"(acc[c][0]), "+f"(acc[c][1]), "+f"(acc[c][2]), "+f"(acc[c][3])
-                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+                         : "r"(a[c][0] ^ v), "r"(a[c][1] ^ v), "r"(a[c][2] ^ v), "r"(a[c][3] ^ v),
+                           "r"(b[c][0] ^ v), "r"(b[c][1] ^ v));
     }
     float r = 0.f;
 #pragma unroll
