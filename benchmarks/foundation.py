@@ -31,18 +31,8 @@ def main() -> int:
     bench.save_json(os.path.join(args.out, "ceilings.json"), {"env": bench.environment(), "ceilings": ceil.to_json()})
 
     N, K = args.n, args.k
-    records, failures = [], []
-    plan = []
-    for v in registry.variants(family="fp16"):
-        top = v.max_m or v.bench_max_m or 16384
-        plan += [(v, m) for m in [2**i for i in range(15)] if m <= top]
-    for v, M in bench.progress(plan, desc="fp16"):
-        rec, why = runner.measure(v, M, N, K, ceil, iters=args.iters)
-        if rec is None:
-            failures.append({"kernel": v.id, "M": M, "reason": why})
-            print(f"  {v.id} M={M}: {why}", flush=True)
-        else:
-            records.append(rec)
+    ms = [2**i for i in range(15)]
+    records, failures = runner.sweep(registry.variants(family="fp16"), "fp16", N, K, ms, ceil, iters=args.iters)
     bench.save_json(os.path.join(args.out, "fp16.json"),
                     {"env": bench.environment(), "ceilings": ceil.to_json(), "N": N, "K": K,
                      "records": records, "failures": failures})

@@ -7,9 +7,10 @@
   small for that, the L2 is flushed before every call by *reading* a buffer
   twice its size (a write-flush, as Triton's ``do_bench`` does, leaves dirty
   lines that the timed kernel pays to write back).
-* Before every timed call the GPU is kept busy (the flush, or a busy-wait
-  kernel), so the host has queued the start event and the launch before the
-  GPU reaches them: host launch overhead never lands in the interval.
+* All timed calls are queued behind one GPU busy-wait that outlasts the
+  host's enqueueing, so the GPU reaches each start event and launch only after
+  the host has queued them: host launch overhead never lands in an interval
+  (checked: if the wait ran out first, the run is repeated with a longer one).
 * Optionally the timed calls are replayed from a CUDA graph instead.
 
 Every measurement becomes a :class:`Record` with the kernel, format, shape,
@@ -79,15 +80,15 @@ def _get_helpers(cupy):
 
 
 def time_kernel(fn: Callable, arg_sets: Sequence[tuple] = ((),), *, warmup: int = 5, iters: int = 50,
-                flush_l2: bool = True, graph: bool = False, spin_us: float = 100.0) -> Timing:
+                flush_l2: bool = True, graph: bool = False) -> Timing:
     """Median time of ``fn(*args)`` over ``iters`` calls, rotating over ``arg_sets``.
 
-    Before each timed call the GPU is kept busy — by an L2 flush (a read of
-    twice the L2) when ``flush_l2``, else by a ``spin_us`` busy-wait — so
-    that the start event, the launch and the end event are all queued before
-    the GPU reaches them: the interval is GPU time only, never host overhead.
-    Pass several ``arg_sets`` whose total exceeds the L2 and ``flush_l2=False``
-    to time a memory-bound kernel from DRAM without a flush.
+    All timed calls are queued behind one GPU busy-wait, so the GPU reaches
+    each start event, launch and end event only after the host has queued
+    them: an interval is GPU time only, never host launch overhead. With
+    ``flush_l2`` the L2 is flushed (a read of twice its size) before each call;
+    otherwise pass several ``arg_sets`` whose total exceeds the L2 to time a
+    memory-bound kernel from DRAM.
 
     ``graph=True`` instead captures ``iters`` back-to-back calls (rotating,
     no flushes) into one CUDA graph and reports replay time per call.
@@ -127,20 +128,41 @@ def time_kernel(fn: Callable, arg_sets: Sequence[tuple] = ((),), *, warmup: int 
         return Timing(float(np.median(t)), float(np.percentile(t, 10)), float(np.percentile(t, 90)),
                       iters * reps, "cuda-graph replay")
 
+    # Queue every timed call behind one busy-wait long enough to cover the host's
+    # enqueueing of all of them: the GPU then meets start event, kernel and end
+    # event back to back, and host launch overhead never lands in an interval.
+    # If the busy-wait ran out before the host finished (the GPU may have idled
+    # between calls), the run is repeated with a longer one.
     h = _get_helpers(cupy)
-    starts = [cupy.cuda.Event() for _ in range(iters)]
-    ends = [cupy.cuda.Event() for _ in range(iters)]
-    for i in range(iters):
+    import time as _time
+
+    t0 = _time.perf_counter()
+    for i in range(max(warmup, 1)):
         if flush_l2:
             h.flush()
-        else:
-            h.spin(spin_us)
-        starts[i].record(stream)
         fn(*arg_sets[i % n_sets])
-        ends[i].record(stream)
-    ends[-1].synchronize()
+    host_us = (_time.perf_counter() - t0) * 1e6 / max(warmup, 1)
+    stream.synchronize()
+    for attempt in range(4):
+        starts = [cupy.cuda.Event() for _ in range(iters)]
+        ends = [cupy.cuda.Event() for _ in range(iters)]
+        spun = cupy.cuda.Event()
+        h.spin(min(2e6, 2.0 * host_us * iters + 200.0) * 2**attempt)
+        spun.record(stream)
+        for i in range(iters):
+            if flush_l2:
+                h.flush()
+            starts[i].record(stream)
+            fn(*arg_sets[i % n_sets])
+            ends[i].record(stream)
+        caught_up = spun.done  # True: the GPU finished waiting before the host finished queueing
+        ends[-1].synchronize()
+        if not caught_up:
+            break
     t = np.array([cupy.cuda.get_elapsed_time(a, b) * 1e3 for a, b in zip(starts, ends)])
-    method = "events, " + ("L2 flushed" if flush_l2 else f"{n_sets} input sets rotated")
+    method = "events, queued behind a busy-wait, " + ("L2 flushed" if flush_l2 else f"{n_sets} input sets rotated")
+    if caught_up:
+        method += " (host could not stay ahead: intervals may include launch gaps)"
     return Timing(float(np.median(t)), float(np.percentile(t, 10)), float(np.percentile(t, 90)), iters, method)
 
 
@@ -190,6 +212,7 @@ class Record:
 
 def make_record(kernel: str, fmt: str, M: int, N: int, K: int, timing: Timing, ceilings, *, checked: bool,
                 note: str = "", kernel_path: str = "mma_sync", **fmt_params) -> Record:
+    """``fmt_params`` (group_size, zeros) refine the bytes the bound counts."""
     """A record for a timing, with its bound computed from ``ceilings``."""
     from . import roofline
 

@@ -228,7 +228,13 @@ def load_module(relpath: str, defines: dict | None = None, *, specific: bool = F
 
 
 def get_function(relpath: str, name: str, defines: dict | None = None, *, specific: bool = False):
-    return load_module(relpath, defines, specific=specific).get_function(name)
+    """A kernel of a package ``.cu``, built for this GPU (cached: launchers call this per launch)."""
+    return _function(str(relpath), name, tuple(sorted((defines or {}).items())), specific)
+
+
+@functools.lru_cache(maxsize=512)
+def _function(relpath: str, name: str, defines_items: tuple, specific: bool):
+    return load_module(relpath, dict(defines_items), specific=specific).get_function(name)
 
 
 # --------------------------------------------------------------------------

@@ -108,12 +108,15 @@ def _backend_for(impl: str):
 
 
 def run_check(launch, fmt: str, M: int, N: int, K: int, *, name: str = "kernel", impl: str = "cupy",
-              seed: int | None = None, sample_rows: int | None = None, **params) -> CheckResult:
+              seed: int | None = None, sample_rows: int | None = None, prepare=None, tol: float | None = None,
+              **params) -> CheckResult:
     """Check ``launch(**inputs, out=...)`` on fresh inputs of shape (M, N, K).
 
     ``sample_rows`` compares only that many randomly chosen rows of Y (every
     column, the first and last row always included): the float64 reference of
     a 16384-row product is minutes of CPU time, a sample of it is not.
+    ``prepare`` transforms the inputs once before the launch (an offline weight
+    re-layout); ``tol`` overrides the problem's elementwise tolerance.
     """
     M, N, K = (check_int(n, v, min_value=1) for n, v in (("M", M), ("N", N), ("K", K)))
     prob = _problems.get(fmt)
@@ -129,9 +132,12 @@ def run_check(launch, fmt: str, M: int, N: int, K: int, *, name: str = "kernel",
         ref = prob.reference(host)
     dev = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in host.items()}
     out = poison(xp, (M, N), prob.out_dtype)
+    tol = prob.tol if tol is None else tol
     res = CheckResult(name=name, fmt=fmt, shape=(M, N, K), passed=False, seed=seed, backend=backend,
-                      tol=prob.tol, norm_tol=prob.norm_tol)
+                      tol=tol, norm_tol=max(prob.norm_tol, tol))
     try:
+        if prepare is not None:
+            dev = prepare(dev)
         got = launch(**dev, out=out)
     except (TypeError, ValueError, UnsupportedDevice):
         raise
@@ -148,7 +154,7 @@ def run_check(launch, fmt: str, M: int, N: int, K: int, *, name: str = "kernel",
     got = np.asarray(got)
     if rows is not None and got.shape == (M, N):
         got = got[rows]
-    ok, max_err, norm_err, n_bad, mism, msg = compare(got, ref, prob.tol, prob.norm_tol)
+    ok, max_err, norm_err, n_bad, mism, msg = compare(got, ref, res.tol, res.norm_tol)
     if rows is not None:
         mism = [(int(rows[i]), j, g, w) for i, j, g, w in mism]
         msg = (msg + "; " if msg else "") + f"{len(rows)} of {M} rows compared"
@@ -166,4 +172,4 @@ def check_variant(variant, M: int, N: int, K: int, *, seed: int | None = None, s
     if not v.supports(M):
         raise ValueError(f"{v.id} handles M up to {v.max_m}; got M={M}")
     return run_check(v.launch, v.fmt, M, N, K, name=v.id, impl=v.impl, seed=seed, sample_rows=sample_rows,
-                     **params)
+                     prepare=v.prepare, tol=v.tol, **params)

@@ -4,6 +4,7 @@
     labkernels list                 every registered kernel variant
     labkernels check [VARIANT...]   check variants on fresh random inputs
     labkernels ptx VARIANT [--arch sm_90] [--grep mma]
+    labkernels grade SUBMISSION... --out DIR   grade exercises (Gradescope results.json)
 
 Errors a user can cause print one line and exit with status 2.
 """
@@ -129,6 +130,9 @@ def main(argv=None) -> int:
     a.add_argument("--arch", default="sm_90")
     a.add_argument("--grep", action="append")
     a.set_defaults(fn=cmd_ptx)
+    from .grading import cli as grading_cli
+
+    grading_cli.add_parser(sub)
     args = p.parse_args(argv)
     from .errors import UnsupportedDevice
 

@@ -95,5 +95,86 @@ add(Problem(
 ))
 
 
+# --------------------------------------------------------------------------
+# Weight-only quantization: int4 / int8 weights with fp16 group scales, fp16 activations.
+# --------------------------------------------------------------------------
+
+
+def _weights(N, K, rng):
+    # N(0, 1/K): the scale of a trained layer's weights, so |Y| stays near |X|.
+    return rng.standard_normal((N, K), dtype=np.float32) / np.float32(np.sqrt(K))
+
+
+def _w4a16_inputs(M, N, K, rng, group_size=128, zeros=False):
+    from . import formats
+
+    qt = formats.quantize_int(_weights(N, K, rng), bits=4, group_size=group_size, symmetric=not zeros)
+    return {
+        "x": random_normal(rng, (M, K), np.float16),
+        "qweight": formats.pack_int4(qt.q),
+        "scales": qt.scales,
+        "zeros": qt.zeros,
+    }
+
+
+def group_size_of(K: int, scales) -> int | None:
+    """The group size a scale tensor implies (None: one scale per row, per-channel)."""
+    G = scales.shape[1]
+    return None if G == 1 else K // G
+
+
+def dequantized_w4(inp) -> np.ndarray:
+    """float64 weights [N, K] exactly as stored: (q - z) * s."""
+    from . import formats
+
+    q = formats.unpack_int4(inp["qweight"])
+    K = q.shape[1]
+    qt = formats.IntQuantized(q=q, scales=inp["scales"], zeros=inp["zeros"], bits=4,
+                              group_size=group_size_of(K, inp["scales"]))
+    return formats.dequantize_int(qt).astype(np.float64)
+
+
+def _w4a16_reference(inp):
+    return inp["x"].astype(np.float64) @ dequantized_w4(inp).T
+
+
+add(Problem(
+    fmt="w4a16",
+    description="Y = X·deq(W)ᵀ: X [M,K] fp16; W int4 packed [N,K/2] uint8 (even k in the low nibble), "
+                "fp16 scales [N,K/g], optional uint8 zero points [N,K/g]; fp32 accumulation; Y fp16",
+    make_inputs=_w4a16_inputs,
+    reference=_w4a16_reference,
+    # The kernels round each dequantized weight (q - z)·s to fp16 (2^-11) and may
+    # form short partial sums of products in fp16 before the fp32 accumulation.
+    tol=2.0**-9,
+    norm_tol=2e-3,
+    params={"group_size": 128, "zeros": False},
+    k_multiple=lambda group_size=128, zeros=False: group_size or 2,
+))
+
+
+def _w8a16_inputs(M, N, K, rng):
+    from . import formats
+
+    qt = formats.quantize_int(_weights(N, K, rng), bits=8, group_size=None, symmetric=True)
+    return {"x": random_normal(rng, (M, K), np.float16), "qweight": qt.q, "scales": qt.scales}
+
+
+def _w8a16_reference(inp):
+    w = inp["qweight"].astype(np.float64) * inp["scales"].astype(np.float64)
+    return inp["x"].astype(np.float64) @ w.T
+
+
+add(Problem(
+    fmt="w8a16",
+    description="Y = X·deq(W)ᵀ: X [M,K] fp16; W int8 [N,K] symmetric (-127..127), fp16 per-channel "
+                "scales [N,1]; fp32 accumulation; Y fp16",
+    make_inputs=_w8a16_inputs,
+    reference=_w8a16_reference,
+    tol=2.0**-9,
+    norm_tol=2e-3,
+))
+
+
 def get(fmt: str) -> Problem:
     return PROBLEMS[check_choice("format", fmt, PROBLEMS)]

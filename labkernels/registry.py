@@ -41,6 +41,17 @@ class Variant:
     bench_max_m: int | None = None  #: largest M worth timing (slow teaching rungs)
     numba_func: str | None = None  #: Numba: the Python kernel function in ``source``
     numba_sig: str | None = None  #: Numba: the signature compile tests build PTX for
+    #: offline preparation of the inputs (a weight re-layout, a library's own packing),
+    #: done once per input set, outside any timing: inputs dict -> inputs dict
+    prepare: Callable | None = field(default=None, repr=False)
+    #: what to time instead of ``launch`` (prepared inputs, no out=): library peers
+    #: whose launch must also convert their result into the lab's output array
+    timed: Callable | None = field(default=None, repr=False)
+    #: an extra run-time requirement (e.g. torch installed): () -> (ok, why not)
+    available: Callable | None = field(default=None, repr=False)
+    #: elementwise tolerance when the variant computes at another precision than the
+    #: problem (a library peer with bf16 activations, say); None: the problem's own
+    tol: float | None = None
 
     @property
     def name(self) -> str:
@@ -61,6 +72,8 @@ class Variant:
         if self.requires and not device.CAPABILITIES[self.requires].available(g.cc):
             cap = device.CAPABILITIES[self.requires]
             return False, f"needs {cap.description} ({cap.target}); {g.name} is sm_{g.cc[0]}{g.cc[1]}"
+        if self.available is not None:
+            return self.available()
         return True, "GPU"
 
 

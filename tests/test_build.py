@@ -100,7 +100,7 @@ def test_missing_source_is_a_clear_error():
 
 
 def test_ptx_summary_counts_lines():
-    c = build.compile_file("fp16/v03_gemv_warp.cu", "sm_90", {"MAX_M": 4, "WARPS": 4})
-    s = build.show_ptx("fp16/v03_gemv_warp.cu", ["ld.global.nc.v4"], defines={"MAX_M": 4, "WARPS": 4})
+    c = build.compile_file("fp16/v03_gemv_warp.cu", "sm_90", {"ROWS": 4, "WARPS": 4, "UNROLL": 4})
+    s = build.show_ptx("fp16/v03_gemv_warp.cu", ["ld.global.nc.v4"], defines={"ROWS": 4, "WARPS": 4, "UNROLL": 4})
     n = c.ptx.count("ld.global.nc.v4")
     assert n > 0 and f"{n} occurrence(s)" in s

@@ -48,7 +48,7 @@ def naive(x, w, out=None):
 
 
 GEMV_MAX_M = 16
-GEMV_WARPS = 4
+GEMV_DEFINES = {"WARPS": 4, "UNROLL": 4}
 
 
 def gemv_warp(x, w, out=None):
@@ -56,9 +56,10 @@ def gemv_warp(x, w, out=None):
     M, N, K = check_xw(x, w, out, max_m=GEMV_MAX_M, what="fp16 GEMV (v03)")
     xp = require_cupy(x, w, out, what="fp16 GEMV (CUDA C)")
     out = alloc_out(xp, out, M, N)
-    fn = build.get_function("fp16/v03_gemv_warp.cu", "fp16_gemv_warp",
-                            {"MAX_M": GEMV_MAX_M, "WARPS": GEMV_WARPS})
-    fn((cdiv(N, GEMV_WARPS),), (GEMV_WARPS * 32,), (x, w, out, np.int32(M), np.int32(N), np.int32(K)))
+    # One kernel per M (ROWS): loops over the rows of X get a known trip count.
+    fn = build.get_function("fp16/v03_gemv_warp.cu", "fp16_gemv_warp", {**GEMV_DEFINES, "ROWS": M})
+    warps = GEMV_DEFINES["WARPS"]
+    fn((cdiv(N, warps),), (warps * 32,), (x, w, out, np.int32(M), np.int32(N), np.int32(K)))
     return out
 
 
@@ -74,5 +75,5 @@ register(id="fp16/v02_naive", family="fp16", fmt="fp16", op="gemm", impl="cupy",
          description="CUDA C, one thread per output; uncoalesced W reads")
 register(id="fp16/v03_gemv_warp", family="fp16", fmt="fp16", op="gemv", impl="cupy", launch=gemv_warp,
          source="fp16/v03_gemv_warp.cu", archs=ALL_ARCHS, promises=("ld.global.nc.v4", "shfl.sync.bfly"),
-         max_m=GEMV_MAX_M, defines={"MAX_M": GEMV_MAX_M, "WARPS": GEMV_WARPS},
+         max_m=GEMV_MAX_M, defines={**GEMV_DEFINES, "ROWS": 4},
          description="one warp per row of W, 16-byte coalesced loads, all M rows per load; M <= 16")

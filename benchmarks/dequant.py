@@ -1,0 +1,114 @@
+"""Lesson 1 benchmark: W4A16 and W8A16 against cuBLAS fp16 and torch's int4 kernel, one run.
+
+    python benchmarks/dequant.py --out DIR [--quick]
+
+For N=K=8192 and N=28672, K=8192 (group 128): every W4A16 variant over M,
+cuBLAS fp16 (`cupy.matmul`) and torch's `_weight_int4pack_mm` measured in the
+same run, W8A16 GEMV at small M. Writes dequant.json (records, failures,
+ceilings, environment), roofline.png, sweep-<N>x<K>.png, and prints each row
+with its bound and % of bound, then the issue's targets and the crossover
+M at which the lab's W4A16 falls behind cuBLAS fp16, measured and modeled.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+from labkernels import bench, device, plot, registry, roofline, runner
+
+SHAPES = [(8192, 8192), (28672, 8192)]
+
+
+def best_by_m(records, prefix, exclude=()):
+    """Fastest record per M among kernels whose id starts with ``prefix``."""
+    best = {}
+    for r in records:
+        if r.kernel.startswith(prefix) and r.kernel not in exclude:
+            if r.M not in best or r.time_us < best[r.M].time_us:
+                best[r.M] = r
+    return best
+
+
+def falls_behind(lab: dict, ref: dict):
+    """The first M (of those measured) from which the lab kernel is slower than the reference for good."""
+    ms = sorted(set(lab) & set(ref))
+    for i, m in enumerate(ms):
+        if all(lab[x].time_us > ref[x].time_us for x in ms[i:]):
+            return m
+    return None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--quick", action="store_true", help="fewer M and iterations")
+    ap.add_argument("--iters", type=int, default=30)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    g = device.require_gpu("the dequant benchmark")
+    t0 = time.time()
+    ceil = roofline.measure_ceilings(verbose=True)
+    ms = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+    if args.quick:
+        ms = [1, 16, 256, 4096]
+    iters = 10 if args.quick else args.iters
+    w4 = [v for v in registry.variants(fmt="w4a16") if v.impl != "numba"]
+    records, failures = [], []
+    for N, K in SHAPES:
+        rs, fs = runner.sweep(["fp16/v00_cublas"], "fp16", N, K, ms, ceil, iters=iters)
+        records += rs; failures += fs
+        rs, fs = runner.sweep(w4, "w4a16", N, K, ms, ceil, iters=iters, group_size=128)
+        records += rs; failures += fs
+        rs, fs = runner.sweep(["dequant/v08_w8a16_gemv"], "w8a16", N, K, [m for m in ms if m <= 16], ceil,
+                              iters=iters)
+        records += rs; failures += fs
+    # The Numba rung, once, at M=1 on the first shape (it is slow by design).
+    rs, fs = runner.sweep(["dequant/v01_gemv_numba"], "w4a16", *SHAPES[0], [1], ceil, iters=3, group_size=128)
+    records += rs; failures += fs
+
+    bench.save_json(os.path.join(args.out, "dequant.json"),
+                    {"env": bench.environment(), "ceilings": ceil.to_json(), "shapes": SHAPES, "ms": ms,
+                     "records": records, "failures": failures})
+    pts = [r for r in records if r.N == SHAPES[0][0] and r.M in (1, 16, 256, 4096)]
+    plot.save(plot.roofline_figure(ceil, pts, precisions=["fp16"], show_alu=["w4a16"]),
+              os.path.join(args.out, "roofline.png"))
+    for N, K in SHAPES:
+        rs = [r for r in records if r.N == N and r.K == K and (r.kernel in ("fp16/v00_cublas", "dequant/v00_torch_int4",
+              "dequant/v04_gemv_lop3", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma", "dequant/v08_w8a16_gemv"))]
+        plot.save(plot.sweep_figure(ceil, N, K, ["fp16", "w4a16", "w8a16"], rs, ms=ms, library_fmts=["fp16"]),
+                  os.path.join(args.out, f"sweep-{N}x{K}.png"))
+
+    print("\n" + bench.Record.header())
+    for r in records:
+        print(r.row())
+    print(f"\nGPU {g.name}; copy bandwidth {ceil.bw / 1e12:.2f} TB/s; fp16 mma.sync {ceil.mma['fp16'] / 1e12:.0f}, "
+          f"cuBLAS fp16 {ceil.library['fp16'] / 1e12:.0f} TFLOP/s")
+    lab_ids = ("dequant/v00_torch_int4",)
+    for N, K in SHAPES:
+        sel = [r for r in records if r.N == N and r.K == K]
+        cub = {r.M: r for r in sel if r.kernel == "fp16/v00_cublas"}
+        tor = {r.M: r for r in sel if r.kernel == "dequant/v00_torch_int4"}
+        lab = best_by_m([r for r in sel if r.fmt == "w4a16"], "dequant/", exclude=lab_ids)
+        print(f"\nN={N} K={K}: fastest lab W4A16 kernel per M")
+        for m in sorted(lab):
+            r = lab[m]
+            vs_c = f"{cub[m].time_us / r.time_us:5.2f}x cuBLAS fp16" if m in cub else ""
+            vs_t = f"{tor[m].time_us / r.time_us:5.2f}x torch int4" if m in tor else ""
+            print(f"  M={m:<5} {r.kernel:<26} {r.time_us:9.1f} us  {r.gbps:6.0f} GB/s "
+                  f"({100 * r.gbps * 1e9 / ceil.bw:5.1f}% of copy BW)  {vs_c}  {vs_t}")
+        m_star = falls_behind(lab, cub)
+        model = roofline.crossovers("w4a16", "fp16", N, K, ceil, path_b="library", group_size=128)
+        plain = roofline.crossovers("w4a16", "fp16", N, K, ceil, path_b="library", alu=False, group_size=128)
+        print(f"  lab W4A16 falls behind cuBLAS fp16 from M = {m_star} (measured); three-ceiling model: "
+              f"{[round(x) for x in model] or 'never'}; plain roofline: {[round(x) for x in plain] or 'never'}")
+    print(f"\n{len(records)} records, {len(failures)} failures, {time.time() - t0:.0f} s")
+    for f in failures:
+        print("FAILED:", f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+// lab.cuh — small device helpers shared by the lab's kernels, one purpose each.
+// Each wraps one idea (or one PTX instruction) so kernels read as their algorithm.
+#pragma once
+#include <cuda_fp16.h>
+
+// Sum a value over the 32 lanes of a warp; every lane gets the total.
+__device__ __forceinline__ float warp_sum(float v)
+{
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1)
+        v += __shfl_xor_sync(0xffffffffu, v, off);
+    return v;
+}
+
+// lop3.b32: any three-input bitwise function in one instruction. `LUT` is the
+// truth table: with a = 0xF0, b = 0xCC, c = 0xAA, (a & b) | c is 0xEA.
+template <int LUT>
+__device__ __forceinline__ unsigned lop3(unsigned a, unsigned b, unsigned c)
+{
+    unsigned d;
+    asm("lop3.b32 %0, %1, %2, %3, %4;" : "=r"(d) : "r"(a), "r"(b), "r"(c), "n"(LUT));
+    return d;
+}
+
+// Two int4 values -> half2, no integer-to-float conversion instruction.
+// fp16 1024.0 is 0x6400 and its ulp is 1, so OR-ing a 4-bit value v into the
+// low mantissa bits of 0x6400 gives exactly 1024 + v. This picks nibble 0 and
+// nibble 4 of `w` (bits 0-3 and 16-19) into the two halves in one lop3:
+// half2(1024 + w[0:4], 1024 + w[16:20]). Subtracting 1024 (+ the zero point)
+// afterwards is exact.
+__device__ __forceinline__ __half2 int4_pair_magic(unsigned w)
+{
+    const unsigned h = lop3<0xEA>(w, 0x000F000Fu, 0x64006400u);  // (w & mask) | magic
+    return *reinterpret_cast<const __half2*>(&h);
+}
+
+__device__ __forceinline__ __half2 u32_as_half2(unsigned u)
+{
+    return *reinterpret_cast<const __half2*>(&u);
+}
+
+// ---------------------------------------------------------------------------
+// Tensor Core helpers (sm_80+ for the m16n8k16 MMA; ldmatrix from sm_75).
+// ---------------------------------------------------------------------------
+
+// ldmatrix .x4: four 8x8 b16 matrices from shared memory into the A-fragment
+// registers of an m16n8k16 MMA. Lanes 0-7, 8-15, 16-23, 24-31 give the row
+// addresses of matrices 0-3 (16-byte aligned rows).
+__device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], const void* smem_row)
+{
+    const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(smem_row));
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+
+// D = A·B + D for a 16x8x16 tile: A row-major fp16 (4 regs), B column-major fp16
+// (2 regs), D fp32 (4 regs). Fragment layouts: PTX ISA, "mma.m16n8k16".
+__device__ __forceinline__ void mma_m16n8k16(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+                 "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// cp.async: copy 16 bytes global -> shared without passing through registers;
+// src_bytes < 16 zero-fills the rest (0: all zeros, for tails).
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes)
+{
+    const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(s), "l"(gmem), "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" :: "n"(N)); }
+
+// half2(1024 + z, 1024 + z) for an integer zero point z < 256, built with integer
+// ops: 1024 + z has the bits 0x6400 | z (the ulp of 1024 is 1).
+__device__ __forceinline__ __half2 magic_zero(unsigned z)
+{
+    return u32_as_half2((0x6400u | z) * 0x00010001u);
+}
+
+// Dequantize one 32-bit word of a fragment-ordered int4 tile (see prepack_w4 in
+// dequant/__init__.py) into the B fragments of two k16 steps: returns
+// b[0] = b0(step 0), b[1] = b0(step 1), b[2] = b1(step 0), b[3] = b1(step 1).
+// (q - z) is exact in fp16 after the magic-number subtract; one rounding in the multiply.
+__device__ __forceinline__ void dequant_word_frag(unsigned (&b)[4], unsigned w, __half2 zq, __half2 s2)
+{
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const __half2 v = __hmul2(__hsub2(int4_pair_magic(w >> (4 * i)), zq), s2);
+        b[i] = *reinterpret_cast<const unsigned*>(&v);
+    }
+}

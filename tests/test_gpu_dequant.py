@@ -1,0 +1,69 @@
+"""Every W4A16/W8A16 variant on a real GPU at awkward shapes, group sizes and zero points."""
+import numpy as np
+import pytest
+
+from labkernels import check, registry
+
+pytestmark = pytest.mark.gpu
+
+# K = "AWK": 33 groups (of 32, 64, 128, or 32 columns per-channel): a multiple of the
+# group but not of the kernels' 128- or 1024-wide K steps.
+GEMV = [(1, 1, 128), (1, 129, "AWK"), (5, 1000, 4096), (16, 257, "AWK"), (3, 64, 8192)]
+GEMM = [(1, 8, 128), (16, 129, "AWK"), (17, 1000, 256), (130, 33, 4096), (300, 264, "AWK"), (64, 4096, 4096)]
+GROUPS = [(32, False), (64, True), (128, False), (128, True), (None, False)]
+
+
+def _shapes(v, group_size):
+    awk = 33 * (group_size or 32)
+    return [(M, N, awk if K == "AWK" else K) for M, N, K in (GEMV if v.op == "gemv" else GEMM)]
+
+
+@pytest.mark.parametrize("v", [v for v in registry.variants(fmt="w4a16") if not v.reference], ids=lambda v: v.id)
+@pytest.mark.parametrize("group_size, zeros", GROUPS)
+def test_w4a16_variant(v, group_size, zeros):
+    for M, N, K in _shapes(v, group_size):
+        if v.impl == "numba" and M * N * K > 2_000_000:
+            continue  # Numba's one-thread-per-output rung is slow; small shapes suffice
+        r = check.check_variant(v, M, N, K, group_size=group_size, zeros=zeros)
+        assert r.passed, str(r)
+
+
+def test_per_channel_k_not_a_multiple_of_32():
+    for vid in ["dequant/v02_gemv_warp", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma"]:
+        r = check.check_variant(registry.get(vid), 3, 40, 200, group_size=None, zeros=True)
+        assert r.passed, str(r)
+
+
+def test_torch_int4_peer():
+    v = registry.get("dequant/v00_torch_int4")
+    ok, why = v.runnable()
+    if not ok:
+        pytest.skip(why)
+    for M in (1, 16, 100):
+        r = check.check_variant(v, M, 1024, 4096, group_size=128)
+        assert r.passed, str(r)
+
+
+def test_w8a16():
+    v = registry.get("dequant/v08_w8a16_gemv")
+    for M, N, K in [(1, 1, 16), (3, 129, 1040), (16, 1000, 4096)]:
+        r = check.check_variant(v, M, N, K)
+        assert r.passed, str(r)
+
+
+@pytest.mark.parametrize("vid", ["dequant/v04_gemv_lop3", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma"])
+def test_same_result_twice(vid):
+    """A race shows as a result that moves between runs on the same inputs."""
+    import cupy
+
+    from labkernels import problems
+
+    v = registry.get(vid)
+    M = 16 if v.max_m else 200
+    host = problems.get("w4a16").inputs(M, 520, 2048, np.random.default_rng(3))
+    dev = {k: (cupy.asarray(a) if a is not None else None) for k, a in host.items()}
+    if v.prepare:
+        dev = v.prepare(dev)
+    a = v.launch(**dev).get()
+    b = v.launch(**dev).get()
+    assert np.array_equal(a, b)
