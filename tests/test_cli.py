@@ -41,3 +41,12 @@ def test_ptx_grep():
 def test_list():
     r = cli("list")
     assert r.returncode == 0 and "fp16/v00_cublas" in r.stdout
+
+
+def test_readme_tables_match_committed_results():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "benchmarks" / "readme.py"), "--check"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
