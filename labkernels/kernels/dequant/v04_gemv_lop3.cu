@@ -16,9 +16,9 @@
 //    shifts turn 8 weights into four half2.
 //  * Zero point folded in: one exact hsub2 of (1024 + z) leaves q - z as small
 //    integers in fp16 — no separate "subtract 1024" and "subtract z".
-//  * Scale applied once per 8 weights, not per weight: sum_t x_t (q_t - z) is
-//    formed in half2 (products of an fp16 and a small integer; four terms per
-//    lane half), converted to fp32, multiplied by s and accumulated in fp32.
+//  * Scale applied once per 32 weights, not per weight: sum_t x_t (q_t - z) is
+//    formed in half2 (products of an fp16 and a small integer; sixteen terms per
+//    lane half), converted to fp32 once, multiplied by s and accumulated in fp32.
 //  The pairs come out as (e0,e4), (e1,e5), (e2,e6), (e3,e7), so X is paired the
 //  same way (x0,x4), ... with one byte-permute each — no re-layout of W needed.
 //
@@ -30,9 +30,9 @@
 // Needs K % 32 == 0 (16-byte rows).
 #include "lab.cuh"
 
-// Sum over one 32-bit word of weights (k = k0 .. k0+7) of x[k] * (q[k] - z),
-// with zq = half2(1024 + z). Returns fp32.
-__device__ __forceinline__ float dot8_int4(unsigned w, uint4 xv, __half2 zq)
+// Accumulate, into the half2 partial p, x[k] * (q[k] - z) over one 32-bit word of
+// weights (k = k0 .. k0+7), with zq = half2(1024 + z).
+__device__ __forceinline__ __half2 dot8_int4(unsigned w, uint4 xv, __half2 zq, __half2 p)
 {
     const __half2 q04 = __hsub2(int4_pair_magic(w), zq);        // (q0 - z, q4 - z), exact
     const __half2 q15 = __hsub2(int4_pair_magic(w >> 4), zq);   // (q1, q5)
@@ -40,12 +40,10 @@ __device__ __forceinline__ float dot8_int4(unsigned w, uint4 xv, __half2 zq)
     const __half2 q37 = __hsub2(int4_pair_magic(w >> 12), zq);  // (q3, q7)
     const __half2 x01 = u32_as_half2(xv.x), x23 = u32_as_half2(xv.y);
     const __half2 x45 = u32_as_half2(xv.z), x67 = u32_as_half2(xv.w);
-    __half2 p = __hmul2(__lows2half2(x01, x45), q04);           // (x0, x4)
+    p = __hfma2(__lows2half2(x01, x45), q04, p);                // (x0, x4)
     p = __hfma2(__highs2half2(x01, x45), q15, p);               // (x1, x5)
     p = __hfma2(__lows2half2(x23, x67), q26, p);                // (x2, x6)
-    p = __hfma2(__highs2half2(x23, x67), q37, p);               // (x3, x7)
-    const float2 f = __half22float2(p);
-    return f.x + f.y;
+    return __hfma2(__highs2half2(x23, x67), q37, p);            // (x3, x7)
 }
 
 // MINB blocks per SM at least: at M = 1 the launcher asks for 8 (64 registers), so
@@ -60,7 +58,8 @@ w4a16_gemv_lop3(const __half* __restrict__ X, const unsigned char* __restrict__ 
     if (n0 >= N) return;
 
     const int chunks = K / 32;  // 16-byte chunks per row
-    const int group = K / G;
+    // Groups are 32, 64 or 128 wide (a shift, not a division); per-channel (G = 1): always group 0.
+    const int gshift = G == 1 ? 30 : 31 - __clz(K / G);
     float acc[ROWS][RPW];
 #pragma unroll
     for (int m = 0; m < ROWS; ++m)
@@ -80,7 +79,7 @@ w4a16_gemv_lop3(const __half* __restrict__ X, const unsigned char* __restrict__ 
         for (int u = 0; u < UNROLL; ++u) {
             const int c = c0 + 32 * u;
             if (c >= chunks) break;
-            const int g = (32 * c) / group;  // 32 weights never straddle a group
+            const int g = (32 * c) >> gshift;  // 32 weights never straddle a group
             float s[RPW];
             __half2 zq[RPW];
 #pragma unroll
@@ -96,11 +95,15 @@ w4a16_gemv_lop3(const __half* __restrict__ X, const unsigned char* __restrict__ 
                 const uint4 xv[4] = {xr[0], xr[1], xr[2], xr[3]};
 #pragma unroll
                 for (int r = 0; r < RPW; ++r) {
+                    // 16 products per half-lane summed in fp16 (small integers times
+                    // fp16, |partial| far from overflow), then one conversion to fp32
+                    // per 32 weights, scaled and accumulated in fp32.
                     const unsigned words[4] = {w[r][u].x, w[r][u].y, w[r][u].z, w[r][u].w};
-                    float part = 0.0f;
+                    __half2 p = __float2half2_rn(0.f);
 #pragma unroll
-                    for (int j = 0; j < 4; ++j) part += dot8_int4(words[j], xv[j], zq[r]);
-                    acc[m][r] += part * s[r];
+                    for (int j = 0; j < 4; ++j) p = dot8_int4(words[j], xv[j], zq[r], p);
+                    const float2 f = __half22float2(p);
+                    acc[m][r] += (f.x + f.y) * s[r];
                 }
             }
         }

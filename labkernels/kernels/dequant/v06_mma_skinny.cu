@@ -51,7 +51,7 @@ w4a16_mma_skinny(const __half* __restrict__ X, const uint4* __restrict__ PW,
     const int nt = blockIdx.x * WARPS + warp;
     const bool active = nt < NT;  // idle warps still copy X and meet the barriers
     const int m0 = blockIdx.y * 16;
-    const int group = K / G;
+    const int gshift = G == 1 ? 30 : 31 - __clz(K / G);  // log2(group): groups are 32/64/128 wide
     const int n_b = nt * 8 + lane / 4;  // the row of W this lane's B fragments come from
     // Split-K: block z of gridDim.z covers K columns [kz0, kz1), chunk-aligned.
     const int per_z = ((K + gridDim.z - 1) / gridDim.z + KCH - 1) / KCH * KCH;
@@ -103,7 +103,7 @@ w4a16_mma_skinny(const __half* __restrict__ X, const uint4* __restrict__ PW,
                 const unsigned words[4] = {wcur[u].x, wcur[u].y, wcur[u].z, wcur[u].w};
 #pragma unroll
                 for (int j = 0; j < 4; ++j) {  // word j: k16 steps 2j and 2j+1
-                    const int g = min((kbase + 32 * j) / group, G - 1);
+                    const int g = min((kbase + 32 * j) >> gshift, G - 1);
                     const __half s = n_b < N ? S[(size_t)n_b * G + g] : __float2half(0.f);
                     const unsigned z = (Z && n_b < N) ? Z[(size_t)n_b * G + g] : 8u;
                     unsigned b[4];

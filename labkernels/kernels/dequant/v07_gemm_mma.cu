@@ -41,7 +41,7 @@ w4a16_gemm_mma(const __half* __restrict__ X, const uint4* __restrict__ PW,
     const int wm = warp >> 2, wn = warp & 3;  // warp tile: rows 64*wm.., n8 tiles 4*wn..
     const int NT = (N + 7) / 8, KC = (K + 127) / 128;
     const int m0 = blockIdx.y * BM, nt0 = blockIdx.x * (BN / 8);
-    const int group = K / G;
+    const int gshift = G == 1 ? 30 : 31 - __clz(K / G);  // log2(group): groups are 32/64/128 wide
 
     // Copy k-chunk kc of A and B into stage slot `slot` (zero-filled outside M, N, K).
     auto load_stage = [&](int slot, int kc) {
@@ -92,7 +92,7 @@ w4a16_gemm_mma(const __half* __restrict__ X, const uint4* __restrict__ PW,
 
 #pragma unroll
         for (int j = 0; j < 4; ++j) {  // word j of each fragment tile: k16 steps 2j, 2j+1
-            const int g = min((kc * BK + 32 * j) / group, G - 1);
+            const int g = min((kc * BK + 32 * j) >> gshift, G - 1);
             unsigned b[4][4];
 #pragma unroll
             for (int t = 0; t < 4; ++t) {

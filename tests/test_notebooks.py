@@ -1,0 +1,120 @@
+"""The lesson notebooks: each ``.ipynb`` is generated from its percent script and runs top to bottom.
+
+(a) every ``notebooks/*.py`` has an ``.ipynb`` twin that matches what
+    ``python -m labkernels.notebook notebooks`` generates (committed without outputs);
+(b) every notebook executes top to bottom with nbclient on this machine — on a
+    CPU-only machine that is the Numba simulator at small sizes
+    (``LABKERNELS_SMALL=1``), NVRTC-compiled PTX and the committed measurements.
+    A cell that raises fails the test.
+
+Needs the ``notebooks`` extra (nbclient, nbformat, ipykernel), which CI installs
+(``pip install -e ".[cuda13,test,notebooks]"``). The kernel is always this
+interpreter (a kernelspec written to a temporary folder), so a fresh venv with no
+registered "python3" kernel works, and a registered one that points at another
+Python cannot be picked up by mistake.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from labkernels import notebook
+from labkernels.grading import ipynb
+
+ROOT = Path(__file__).resolve().parents[1]
+NB_DIR = ROOT / "notebooks"
+SCRIPTS = notebook.sources(NB_DIR)
+CELL_TIMEOUT_S = 300
+BUDGET_S = 180  # the whole notebook, on the CPU-only CI machine
+
+
+def test_there_are_notebooks():
+    assert SCRIPTS, f"no percent scripts in {NB_DIR}"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_ipynb_is_generated_from_script(script, tmp_path):
+    committed = script.with_suffix(".ipynb")
+    fix = "regenerate with: python -m labkernels.notebook notebooks"
+    assert committed.is_file(), f"{committed.name} is missing; {fix}"
+    fresh = tmp_path / committed.name
+    fresh.write_text(notebook.to_ipynb(script.read_text(encoding="utf-8"), script.name), encoding="utf-8")
+    want, got = ipynb.read(fresh), ipynb.read(committed)
+    want_cells = [(c["cell_type"], ipynb.source(c)) for c in want["cells"]]
+    got_cells = [(c["cell_type"], ipynb.source(c)) for c in got["cells"]]
+    for i, (w, g) in enumerate(zip(want_cells, got_cells)):
+        assert w == g, f"{committed.name} cell {i + 1} differs from {script.name}; {fix}"
+    assert len(want_cells) == len(got_cells), f"{committed.name} has {len(got_cells)} cells, " \
+                                              f"{script.name} makes {len(want_cells)}; {fix}"
+    assert got["metadata"] == want["metadata"], f"{committed.name} metadata is stale; {fix}"
+    for i, c in enumerate(got["cells"]):
+        if c["cell_type"] == "code":
+            assert not c.get("outputs") and c.get("execution_count") is None, \
+                f"{committed.name} cell {i + 1} was committed with outputs; {fix}"
+
+
+def test_notebooks_ask_colab_for_a_gpu():
+    for script in SCRIPTS:
+        nb = ipynb.read(script.with_suffix(".ipynb"))
+        assert nb["metadata"].get("accelerator") == "GPU" and "colab" in nb["metadata"], script.name
+        first = nb["cells"][0]
+        assert first["cell_type"] == "code" and '"google.colab" in sys.modules' in ipynb.source(first), \
+            f"{script.name}: the first cell must be the Colab setup cell"
+
+
+def test_sync_command_reports_stale(tmp_path):
+    (tmp_path / "00_x.py").write_text("# %%\nprint(1)\n", encoding="utf-8")
+    assert notebook.main([str(tmp_path), "--check"]) == 1
+    assert notebook.main([str(tmp_path)]) == 0
+    assert notebook.main([str(tmp_path), "--check"]) == 0
+    assert json.loads((tmp_path / "00_x.ipynb").read_text())["cells"][0]["source"] == ["print(1)"]
+
+
+@pytest.fixture(scope="module")
+def kernel_name(tmp_path_factory):
+    """A kernelspec for *this* interpreter, in a temporary folder put first on JUPYTER_PATH."""
+    try:
+        from ipykernel.kernelspec import install
+    except ImportError as e:  # pragma: no cover - CI installs the extra
+        pytest.fail(f"executing notebooks needs the notebooks extra (pip install -e '.[notebooks]'): {e}")
+    prefix = tmp_path_factory.mktemp("jupyter")
+    name = "labkernels-test"
+    install(kernel_name=name, display_name=f"Python ({sys.executable})", prefix=str(prefix))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(prefix / "share" / "jupyter")] + ([old] if old else []))
+    yield name
+    if old is None:
+        os.environ.pop("JUPYTER_PATH", None)
+    else:
+        os.environ["JUPYTER_PATH"] = old
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_notebook_runs_top_to_bottom(script, kernel_name, monkeypatch):
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+    except ImportError as e:  # pragma: no cover - CI installs the extra
+        pytest.fail(f"executing notebooks needs the notebooks extra (pip install -e '.[notebooks]'): {e}")
+    monkeypatch.setenv(notebook.SMALL_ENV, "1")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
+    client = NotebookClient(nb, kernel_name=kernel_name, timeout=CELL_TIMEOUT_S, allow_errors=False,
+                            resources={"metadata": {"path": str(NB_DIR)}})
+    t0 = time.perf_counter()
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        pytest.fail(f"{script.with_suffix('.ipynb').name} raised in a cell:\n{str(e)[-4000:]}")
+    elapsed = time.perf_counter() - t0
+    print(f"{script.with_suffix('.ipynb').name}: {elapsed:.1f} s")
+    errors = [o for c in nb.cells if c.cell_type == "code"
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, errors
+    assert elapsed < BUDGET_S, f"{script.name} took {elapsed:.0f} s to run; the budget is {BUDGET_S} s"
