@@ -53,6 +53,8 @@ HINTS = {
     "compile": "the CUDA C does not compile: the first error (file:line) is the one to fix",
     "missing": "the submission does not define what the exercise asks for",
     "needs_gpu": "this test measures numerics on a GPU; without one the kernel is only compiled",
+    "internal": "the grader's own worker failed, which says nothing about the kernel: report it to the course "
+                "staff with the traceback above",
 }
 
 

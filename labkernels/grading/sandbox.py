@@ -5,9 +5,13 @@ in its own session (so a kill reaches anything it spawned), in a private
 temporary directory that is its working directory and ``HOME``. The grader:
 
 * draws the inputs (from a seed that never leaves this process), writes them
-  and an output poisoned with NaN as ``.npy`` files, and asks the worker to
-  run the kernel on them; it reads back only ``result.npy``, with
-  ``allow_pickle=False`` and a size check, and compares it here;
+  and an output poisoned with NaN as raw ``.bin`` files, and asks the worker
+  to run the kernel on them; the request carries each array's dtype, shape,
+  size and SHA-256, so the worker parses no file header (no ``np.load``, so no
+  ``ast``/``tokenize`` over file bytes) and a file that changed on its way is
+  reported as such, with what was expected and what was read. It reads back
+  only ``result.bin``, into an array of the dtype and shape it chose itself,
+  after a size check, and compares it here;
 * waits for each reply with a time limit; a hang is killed (the whole process
   group) and recorded; a crash (a signal, an exit, an illegal address that
   poisons the CUDA context) is recorded with its reason; either way the next
@@ -20,6 +24,7 @@ checked against the grader's own reference.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -42,6 +47,28 @@ PACKAGE_PARENT = Path(__file__).resolve().parents[2]  #: the directory holding l
 WORKER = Path(__file__).with_name("worker.py")
 MAX_REPLY = 1 << 20
 HEAD, TAIL = 4000, 1000
+RESULT = "result.bin"  #: the output array the worker writes back, raw bytes (see ``_write_set``)
+
+
+def _as_bytes(a: np.ndarray) -> np.ndarray:
+    """``a``'s bytes in C order as a flat uint8 array: a view when ``a`` is C-contiguous (so that
+    reading into it fills ``a``), else a view of a contiguous copy. Any fixed-size dtype."""
+    if not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    return a.reshape(-1).view(np.uint8)
+
+
+def array_spec(a: np.ndarray) -> dict:
+    """What the worker needs to read ``a`` back from raw bytes and to check that it arrived intact."""
+    return {"dtype": a.dtype.str, "shape": [int(n) for n in a.shape], "nbytes": int(a.nbytes),
+            "sha256": hashlib.sha256(_as_bytes(a)).hexdigest()}
+
+
+def write_array(path: Path, a: np.ndarray) -> dict:
+    """Write ``a`` as raw bytes (no header to parse on the other side); its :func:`array_spec`."""
+    with open(path, "wb") as f:
+        f.write(_as_bytes(a))
+    return array_spec(a)
 
 
 @dataclass
@@ -242,7 +269,8 @@ class Sandbox:
         ex = self.ex
         msg = {"op": "load", "lang": ex.lang, "path": str(self.src_path), "filename": self.source.filename,
                "entry": ex.entry, "launcher": ex.launcher, "forbid": list(ex.forbid), "defines": ex.defines,
-               "archs": sorted({a for s in ex.static for a in s.archs}), "io": str(self.io)}
+               "archs": sorted({a for s in ex.static for a in s.archs}), "io": str(self.io),
+               "file_limit": self.file_limit()}
         reply, err, printed, nbytes = self._request(msg, self.load_time_limit)
         if err is not None:
             kind, why = err
@@ -257,6 +285,13 @@ class Sandbox:
         self.info = reply
         return reply
 
+    def file_limit(self) -> int:
+        """The largest file the worker may write (its RLIMIT_FSIZE): room for the largest output array
+        any test of the exercise sends back, and never less than what the worker allows its log."""
+        t, shapes = self.ex.task, [c.shape for c in self.ex.cases] + ([self.ex.perf.shape] if self.ex.perf else [])
+        largest = max((int(np.prod(t.out_shape(**s))) * np.dtype(t.out_dtype).itemsize for s in shapes), default=0)
+        return max(16 << 20, largest + (1 << 20))  # 16 MiB: the worker's LOG_LIMIT
+
     def ptx(self, arch: str) -> str:
         p = self.io / f"ptx-{arch}.txt"
         return p.read_text() if p.is_file() else ""
@@ -270,33 +305,38 @@ class Sandbox:
             return Outcome(False, error=info.get("error", ""), kind=info.get("kind", "load"))
         return None
 
-    def _write_set(self, inputs: dict, out: np.ndarray) -> Path:
-        """Arrays as ``.npy`` files, anything else (None, numbers: ``zeros=None``) in ``scalars.json``."""
+    def _write_set(self, inputs: dict, out: np.ndarray) -> dict:
+        """Arrays as raw ``.bin`` files described in the request (dtype, shape, size, SHA-256);
+        anything else (None, numbers: ``zeros=None``) goes in the request as is."""
         d = self.io / secrets.token_hex(8)
         d.mkdir()
-        scalars = {}
+        arrays, scalars = {}, {}
         for name, a in inputs.items():
             if isinstance(a, np.ndarray):
-                np.save(d / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
+                arrays[name] = write_array(d / f"in-{name}.bin", a)
             elif a is None or isinstance(a, (bool, int, float, str)):
                 scalars[name] = a
             else:
                 raise TypeError(f"input {name!r} must be a NumPy array, a number or None; got {type(a).__name__}")
-        (d / "scalars.json").write_text(json.dumps(scalars))
-        np.save(d / "out.npy", out, allow_pickle=False)
-        return d
+        return {"dir": str(d), "arrays": arrays, "out": write_array(d / "out.bin", out), "scalars": scalars}
 
     @staticmethod
-    def _array_names(inputs: dict) -> list:
-        return [k for k, v in inputs.items() if isinstance(v, np.ndarray)]
-
-    def _read_result(self, d: Path, like: np.ndarray):
-        p = d / "result.npy"
-        if not p.is_file() or p.stat().st_size > like.nbytes + 4096:
+    def _read_result(d: Path, like: np.ndarray, meta) -> np.ndarray | None:
+        """The worker's output as an array of ``like``'s dtype and shape, or None if it is not exactly
+        that many bytes (or the worker says it is another dtype or shape). Nothing from the file is
+        parsed, so no content of it can raise here."""
+        if not isinstance(meta, dict) or meta.get("dtype") != like.dtype.str or meta.get("shape") != list(like.shape):
             return None
+        p = d / RESULT
         try:
-            return np.load(p, allow_pickle=False)
-        except (ValueError, OSError):
+            if not p.is_file() or p.stat().st_size != like.nbytes:
+                return None
+            got = np.empty(like.shape, like.dtype)
+            with open(p, "rb") as f:
+                if f.readinto(_as_bytes(got)) != like.nbytes:
+                    return None
+            return got
+        except Exception:  # an unreadable file is a result that did not come back, never a grader crash
             return None
 
     def _finish(self, reply, err, printed, nbytes, dirs, outs, timeout) -> Outcome:
@@ -308,7 +348,9 @@ class Sandbox:
         elif not reply.get("ok"):
             o.kind, o.error = reply.get("kind", "raised"), self.source.translate(reply.get("error", ""))
         else:
-            res = [self._read_result(d, out) for d, out in zip(dirs, outs)]
+            metas = reply.get("results")
+            metas = metas if isinstance(metas, list) and len(metas) == len(dirs) else [None] * len(dirs)
+            res = [self._read_result(d, out, m) for d, out, m in zip(dirs, outs, metas)]
             if any(r is None for r in res):
                 o.kind, o.error = "protocol", "the output array did not come back intact"
             else:
@@ -326,22 +368,19 @@ class Sandbox:
         bad = self._alive()
         if bad is not None:
             return bad
-        d = self._write_set(inputs, out)
-        reply, err, printed, nbytes = self._request(
-            {"op": "call", "dir": str(d), "inputs": self._array_names(inputs)}, self.time_limit)
-        return self._finish(reply, err, printed, nbytes, [d], [out], self.time_limit)
+        spec = self._write_set(inputs, out)
+        reply, err, printed, nbytes = self._request({"op": "call", "set": spec}, self.time_limit)
+        return self._finish(reply, err, printed, nbytes, [Path(spec["dir"])], [out], self.time_limit)
 
     def time(self, sets: list, outs: list, warmup: int) -> Outcome:
         """Run the kernel once per input set, the calls after ``warmup`` timed (GPU)."""
         bad = self._alive()
         if bad is not None:
             return bad
-        dirs = [self._write_set(s, o) for s, o in zip(sets, outs)]
+        specs = [self._write_set(s, o) for s, o in zip(sets, outs)]
         limit = self.time_limit * 2 + 5 * len(sets)
-        reply, err, printed, nbytes = self._request(
-            {"op": "time", "dirs": [str(d) for d in dirs], "inputs": self._array_names(sets[0]), "warmup": warmup},
-            limit)
-        return self._finish(reply, err, printed, nbytes, dirs, outs, limit)
+        reply, err, printed, nbytes = self._request({"op": "time", "sets": specs, "warmup": warmup}, limit)
+        return self._finish(reply, err, printed, nbytes, [Path(s["dir"]) for s in specs], outs, limit)
 
     def close(self):
         if self.proc is not None and self.proc.poll() is None:

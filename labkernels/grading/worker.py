@@ -1,7 +1,8 @@
 """The student's process: load one submission, run its kernel on the inputs the grader sends.
 
 Run by :class:`labkernels.grading.sandbox.Sandbox` as a script (``python -u
-worker.py LOG``), never imported: run by path, it does not import the
+worker.py LOG``), never imported by the grader (tests import it for its
+helpers): run by path, it does not import the
 ``labkernels.grading`` package, so nothing of the grader — exercises,
 references, tolerances — is loaded in this process. What it does load is
 :mod:`labkernels.grading.launchers` (how to launch, nothing else).
@@ -19,11 +20,20 @@ head and tail of it).
           (so its ``__main__`` block does not run), find ``entry``, which must
           be a ``@cuda.jit`` kernel. CUDA C: compile with NVRTC for every
           ``archs`` (PTX written to ``io``), and on a GPU load it.
-``call``  {dir, inputs}  inputs and the poisoned output from ``dir/*.npy``;
-          the grader's launcher runs the kernel; ``dir/result.npy`` is the output.
-``time``  {dirs, inputs, warmup}  the same over several fresh input sets, the
-          ones after ``warmup`` timed by CUDA events (GPU only).
+``call``  {set}  ``set`` is {dir, arrays, out, scalars}: the inputs and the
+          poisoned output are raw ``dir/in-NAME.bin`` and ``dir/out.bin``, each
+          described in the request by dtype, shape, size and SHA-256 (checked
+          on reading: nothing in a file is parsed); the grader's launcher runs
+          the kernel; ``dir/result.bin`` is the output, described in the reply.
+``time``  {sets, warmup}  the same over several fresh input sets, the ones
+          after ``warmup`` timed by CUDA events (GPU only).
 ``exit``
+
+Every exception the worker catches is reported with its traceback (the last
+:data:`TRACEBACK_LINES` lines, library and worker frames included) after the
+student's own frames, so one failing run on a GPU is enough to see where it
+failed. A failure of the worker itself (reading the inputs, writing the
+output, an unknown request) comes back as kind ``internal``.
 
 After an exception on a GPU the context may be poisoned (an illegal address
 poisons it for good): the reply then says ``fatal`` and the process exits,
@@ -31,10 +41,12 @@ and the grader starts a fresh one for the next test.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
+import linecache
 import os
 import signal
 import sys
@@ -42,7 +54,14 @@ import traceback
 import types
 from pathlib import Path
 
-LOG_LIMIT = 16 << 20  #: bytes a submission may print before its writes fail (EFBIG)
+#: the least size of a file this process may write, so a submission may print about this much before
+#: its writes fail (EFBIG). RLIMIT_FSIZE bounds every file the process writes, the output array that
+#: goes back to the grader too: ``load`` raises it to the grader's ``file_limit`` (the largest output
+#: of the exercise and some room), before any student code runs.
+LOG_LIMIT = 16 << 20
+TRACEBACK_LINES = 30  #: lines of a caught exception's traceback that a reply carries
+TRACEBACK_CHARS = 8000  #: and at most this many characters of them
+RESULT = "result.bin"  #: the output written back (the grader's sandbox reads this name)
 
 
 def _private_io(log_path: str):
@@ -59,11 +78,12 @@ def _private_io(log_path: str):
     return proto_in, proto_out
 
 
-def _limits() -> None:
+def _limits(file_limit: int = LOG_LIMIT) -> None:
     try:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_FSIZE, (LOG_LIMIT, LOG_LIMIT))
+        file_limit = max(int(file_limit), LOG_LIMIT)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
     except (ImportError, ValueError, OSError, AttributeError):
@@ -125,14 +145,103 @@ def install_guard(forbid) -> None:
     sys.meta_path.insert(0, ImportGuard(forbid))
 
 
-def _student_error(e: BaseException, filename: str) -> str:
-    """The exception with only the student's frames (the simulator's and ours add nothing)."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == filename]
-    head = "".join(traceback.format_list(frames[-6:]))
-    msg = str(e)
+def _message(e: BaseException) -> str:
+    """``Type: message``, never raising (a student's exception may have a broken ``__str__``)."""
+    try:
+        msg = str(e)
+    except Exception as e2:
+        msg = f"<str() of the exception failed: {type(e2).__name__}>"
     if len(msg) > 2000:
         msg = msg[:2000] + " ..."
-    return f"{head}{type(e).__name__}: {msg}"
+    return f"{type(e).__name__}: {msg}"
+
+
+def traceback_tail(e: BaseException, lines: int = TRACEBACK_LINES, chars: int = TRACEBACK_CHARS) -> str:
+    """The last ``lines`` lines of ``e``'s full traceback (chained exceptions included), every frame
+    kept: worker, launcher, library. Never raises: formatting reads source lines through
+    ``linecache`` and module loaders, and a failure there must not hide ``e``."""
+    try:
+        text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    except BaseException as e2:
+        text = (f"{_message(e)}\n(its traceback could not be formatted: {type(e2).__name__})")
+    rows = text.rstrip("\n").splitlines()
+    if len(rows) > lines:
+        rows = [f"... ({len(rows) - lines} earlier lines of the traceback left out)"] + rows[-lines:]
+    out = "\n".join(rows)
+    if len(out) > chars:
+        out = "... " + out[-chars:]
+    return out
+
+
+def _student_error(e: BaseException, filename: str) -> str:
+    """The exception with the student's own frames first (what to fix), then the full traceback
+    (where it happened, for whoever must find a fault of the grader or a library)."""
+    try:
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == filename]
+        head = "".join(traceback.format_list(frames[-6:]))
+    except BaseException:
+        head = ""
+    return (f"{head}{_message(e)}\n\ntraceback (its last {TRACEBACK_LINES} lines, grader and library "
+            f"frames included):\n{traceback_tail(e)}")
+
+
+def _internal(what: str, e: BaseException) -> dict:
+    """A failure of the worker's own machinery, with its traceback."""
+    return {"ok": False, "kind": "internal",
+            "error": f"internal error of the grader's worker while {what} (not a verdict on the kernel): "
+                     f"{_message(e)}\n\ntraceback (its last {TRACEBACK_LINES} lines):\n{traceback_tail(e)}"}
+
+
+class CorruptInput(RuntimeError):
+    """An input file is not what the grader wrote (size or SHA-256 differ)."""
+
+
+def _hexdump(b: bytes, n: int = 48) -> str:
+    return b[:n].hex(" ") + (" ..." if len(b) > n else "")
+
+
+def _as_bytes(a):
+    """A C-contiguous array's bytes as a flat uint8 view (reading into it fills the array)."""
+    import numpy as np
+
+    return a.reshape(-1).view(np.uint8)
+
+
+def read_array(path: Path, spec: dict):
+    """The array the grader wrote to ``path`` as raw bytes, of ``spec``'s dtype and shape, after
+    checking its size and SHA-256. Nothing read from the file is parsed or evaluated."""
+    import numpy as np
+
+    a = np.empty(tuple(int(n) for n in spec["shape"]), np.dtype(spec["dtype"]))
+    raw = _as_bytes(a)
+    with open(path, "rb") as f:
+        n = f.readinto(raw)
+        extra = f.read(1)
+    digest = hashlib.sha256(raw[:n]).hexdigest()
+    if n != spec["nbytes"] or extra or digest != spec["sha256"]:
+        try:
+            size = path.stat().st_size
+        except OSError as e:
+            size = f"unknown ({e})"
+        raise CorruptInput(
+            f"{path} is not what the grader wrote: it wrote {spec['nbytes']} bytes with SHA-256 "
+            f"{spec['sha256']}; the file has {size} bytes, of which the first {n} have SHA-256 {digest}; "
+            f"they begin {_hexdump(bytes(raw[:n]))}")
+    return a
+
+
+def write_array(path: Path, a) -> dict:
+    """Write a host array as raw bytes; how the grader reads it back (dtype, shape, size, SHA-256)."""
+    import numpy as np
+
+    a = np.asarray(a)
+    if not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    raw = _as_bytes(a)
+    with open(path, "wb") as f:
+        f.write(raw)
+    return {"dtype": a.dtype.str, "shape": [int(n) for n in a.shape], "nbytes": int(a.nbytes),
+            "sha256": hashlib.sha256(raw).hexdigest()}
 
 
 class Worker:
@@ -162,6 +271,7 @@ class Worker:
         return {"gpu": False, "device": "no GPU", "why": device.why_no_gpu()}
 
     def op_load(self, msg):
+        _limits(msg.get("file_limit", LOG_LIMIT))  # before the submission runs (and can print)
         self.filename = msg["filename"]
         self.launch = self.L.LAUNCHERS[msg["launcher"]]
         text = Path(msg["path"]).read_text(encoding="utf-8")
@@ -185,6 +295,9 @@ class Worker:
                     "error": f'  File "{self.filename}", line {e.lineno}\n    {(e.text or "").strip()}\n'
                              f"SyntaxError: {e.msg}"}
         install_guard(msg["forbid"])
+        # Tracebacks and Numba's messages read source lines through linecache: give them the text
+        # that runs (the file on disk has another name, or is a notebook). mtime None: kept as is.
+        linecache.cache[self.filename] = (len(text), None, text.splitlines(keepends=True), self.filename)
         mod = types.ModuleType("submission")
         mod.__file__ = self.filename
         sys.modules["submission"] = mod
@@ -232,74 +345,88 @@ class Worker:
                         "error": f"NVRTC could not compile {self.filename} for this GPU ({e.arch}):\n{e.log[:8000]}"}
             except Exception as e:
                 return {"ok": False, "kind": "missing", "compiled": compiled, **info,
-                        "error": f"loading {msg['entry']} failed: {type(e).__name__}: {e}"}
+                        "error": f"loading {msg['entry']} failed: {_message(e)}\n\ntraceback (its last "
+                                 f"{TRACEBACK_LINES} lines):\n{traceback_tail(e)}"}
         return {"ok": True, "compiled": compiled, **info}
 
     # -- calls --------------------------------------------------------------
 
-    def _arrays(self, d: Path, names):
-        import numpy as np
-
-        arrays = {n: np.load(d / f"{n}.npy", allow_pickle=False) for n in names}
-        out = np.load(d / "out.npy", allow_pickle=False)
+    def _arrays(self, spec: dict):
+        """The inputs (keyword arguments of the launcher) and the poisoned output of one set."""
+        d = Path(spec["dir"])
+        arrays = {n: read_array(d / f"in-{n}.bin", s) for n, s in spec["arrays"].items()}
+        out = read_array(d / "out.bin", spec["out"])
         if self.gpu is not None:
             arrays = {k: self.xp.asarray(v) for k, v in arrays.items()}
             out = self.xp.asarray(out)
-        scalars = d / "scalars.json"
-        if scalars.is_file():
-            arrays.update(json.loads(scalars.read_text()))
+        arrays.update(spec.get("scalars") or {})
         return arrays, out
 
-    def _save(self, d: Path, out):
-        import numpy as np
-
-        host = self.xp.asnumpy(out) if self.gpu is not None else np.asarray(out)
-        np.save(d / "result.npy", host, allow_pickle=False)
+    def _save(self, spec: dict, out) -> dict:
+        host = self.xp.asnumpy(out) if self.gpu is not None else out
+        return write_array(Path(spec["dir"]) / RESULT, host)
 
     def _run(self, arrays, out):
         self.launch(self.kernel, **arrays, out=out)
 
-    def _failed(self, e: BaseException):
-        reply = {"ok": False, "kind": "index" if isinstance(e, IndexError) else "raised",
-                 "error": _student_error(e, self.filename)}
+    def _context_lost(self, reply: dict) -> dict:
+        """On a GPU, after a failure: mark the reply fatal when the CUDA context did not survive."""
         if self.gpu is not None:
             try:
                 self.xp.cuda.runtime.deviceSynchronize()
             except Exception as e2:  # the context is gone: a new process must take over
-                reply.update(fatal=True, error=reply["error"] + f"\n(the CUDA context is lost: {e2})")
+                reply.update(fatal=True, error=reply["error"] + f"\n(the CUDA context is lost: {_message(e2)})")
         return reply
 
+    def _failed(self, e: BaseException):
+        kind = "index" if isinstance(e, IndexError) else "raised"
+        try:
+            error = _student_error(e, self.filename)
+        except BaseException as e2:  # never let the report hide the failure
+            error = f"{_message(e)}\n(formatting it failed: {_message(e2)})"
+        return self._context_lost({"ok": False, "kind": kind, "error": error})
+
     def op_call(self, msg):
-        d = Path(msg["dir"])
-        arrays, out = self._arrays(d, msg["inputs"])
+        spec = msg["set"]
+        try:
+            arrays, out = self._arrays(spec)
+        except Exception as e:
+            return self._context_lost(_internal("reading the inputs the grader wrote", e))
         try:
             self._run(arrays, out)
             if self.gpu is not None:
                 self.xp.cuda.get_current_stream().synchronize()
         except BaseException as e:
             return self._failed(e)
-        self._save(d, out)
-        return {"ok": True}
+        try:
+            result = self._save(spec, out)
+        except Exception as e:
+            return self._context_lost(_internal("writing the output back", e))
+        return {"ok": True, "results": [result]}
 
     def op_time(self, msg):
         if self.gpu is None:
             return {"ok": False, "kind": "internal", "error": "timing needs a GPU"}
-        loaded = [self._arrays(Path(d), msg["inputs"]) for d in msg["dirs"]]
+        try:
+            loaded = [self._arrays(s) for s in msg["sets"]]
+        except Exception as e:
+            return self._context_lost(_internal("reading the inputs the grader wrote", e))
         sets, outs = [a for a, _ in loaded], [o for _, o in loaded]
         try:
             times = self.L.time_calls(lambda a, o: self._run(a, o), sets, outs, msg["warmup"])
         except BaseException as e:
             return self._failed(e)
-        for d, o in zip(msg["dirs"], outs):
-            self._save(Path(d), o)
-        return {"ok": True, "times_us": times}
+        try:
+            results = [self._save(s, o) for s, o in zip(msg["sets"], outs)]
+        except Exception as e:
+            return self._context_lost(_internal("writing the outputs back", e))
+        return {"ok": True, "times_us": times, "results": results}
 
 
 def main(argv) -> int:
     here = str(Path(__file__).resolve().parent)
     sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != Path(here)]  # no grader modules by bare name
     proto_in, proto_out = _private_io(argv[1])
-    _limits()
     w = Worker()
     for line in proto_in:
         msg = json.loads(line)
@@ -309,7 +436,7 @@ def main(argv) -> int:
         try:
             reply = getattr(w, f"op_{op}")(msg)
         except Exception as e:  # the worker's own failure, not the student's
-            reply = {"ok": False, "kind": "internal", "error": f"{type(e).__name__}: {e}"}
+            reply = _internal(f"answering {op!r}", e)
         proto_out.write(json.dumps(reply) + "\n")
         proto_out.flush()
         if reply.get("fatal"):
