@@ -17,6 +17,11 @@ import os
 import sys
 import time
 
+try:  # torch (library peers) first: imported after CuPy/Numba it has failed on the GPU machines
+    import torch  # noqa: F401
+except Exception:
+    pass
+
 from labkernels import bench, device, plot, registry, roofline, runner
 
 SHAPES = [(8192, 8192), (28672, 8192)]

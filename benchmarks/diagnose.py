@@ -11,6 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+try:  # torch (library peers) first: imported after CuPy/Numba it has failed on the GPU machines
+    import torch  # noqa: F401
+except Exception:
+    pass
+
 from labkernels import bench, problems, registry, roofline, runner
 
 

@@ -93,14 +93,18 @@ def time_kernel(fn: Callable, arg_sets: Sequence[tuple] = ((),), *, warmup: int 
     ``graph=True`` instead captures ``iters`` back-to-back calls (rotating,
     no flushes) into one CUDA graph and reports replay time per call.
     """
-    import cupy
-
-    device.require_gpu("timing")
+    device.require_gpu("timing")  # before importing CuPy: without a GPU (or CuPy) say so, not ImportError
     warmup = check_int("warmup", warmup, min_value=0)
     iters = check_int("iters", iters, min_value=1)
+    if not callable(fn):
+        raise TypeError(f"fn must be callable (the launch to time); got {type(fn).__name__}")
     if not arg_sets:
         raise ValueError("arg_sets must hold at least one tuple of arguments")
+    if isinstance(arg_sets, (str, bytes)) or not all(isinstance(a, (tuple, list)) for a in arg_sets):
+        raise TypeError(f"arg_sets must be a sequence of argument tuples, e.g. [(x, w)]; got {arg_sets!r:.80}")
     n_sets = len(arg_sets)
+    import cupy
+
     stream = cupy.cuda.get_current_stream()
     for i in range(warmup):
         fn(*arg_sets[i % n_sets])

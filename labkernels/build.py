@@ -147,6 +147,10 @@ def compile_source(
     cubin: bool = True,
 ) -> Compiled:
     """Compile CUDA C text for ``arch`` (e.g. ``"sm_90a"``) with NVRTC; no driver needed."""
+    if not isinstance(source, str):
+        raise TypeError(f"source must be the CUDA C text as a str; got {type(source).__name__}"
+                        + (" (decode the bytes first)" if isinstance(source, bytes) else ""))
+    _check_options(options)
     arch = check_choice("arch", arch, TARGETS + ("sm_70", "sm_72", "sm_87", "sm_100", "sm_120", "sm_121a", "sm_103a"))
     nvrtc = _nvrtc()
     text = with_defines(source, defines, name)
@@ -184,8 +188,29 @@ def _compile_file_cached(relpath: str, arch: str, defines_items: tuple, options:
     return compile_source(p.read_text(), arch, name=p.name, defines=dict(defines_items), options=options)
 
 
+def _check_options(options) -> None:
+    if isinstance(options, str) or not all(isinstance(o, str) for o in options):
+        raise TypeError(f"options must be a tuple of strings, e.g. ('-lineinfo',); got {options!r}")
+
+
+def _check_defines(defines) -> None:
+    if defines is None:
+        return
+    if not isinstance(defines, dict):
+        raise TypeError(f"defines must be a dict NAME -> value; got {type(defines).__name__}")
+    for k, v in defines.items():
+        if not isinstance(k, str) or not k.isidentifier():
+            raise ValueError(f"defines: {k!r} is not a C macro name")
+        if not isinstance(v, (str, int, float)):
+            raise TypeError(f"defines[{k!r}] must be a str, int or float (a macro's text); got {type(v).__name__}")
+
+
 def compile_file(relpath: str, arch: str, defines: dict | None = None, options: tuple[str, ...] = ()) -> Compiled:
     """Compile a package ``.cu`` (path relative to ``labkernels/kernels``) for ``arch``."""
+    if not isinstance(relpath, (str, os.PathLike)):
+        raise TypeError(f"relpath must be a path (str) to a .cu file; got {type(relpath).__name__}")
+    _check_defines(defines)
+    _check_options(options)
     return _compile_file_cached(str(relpath), arch, tuple(sorted((defines or {}).items())), tuple(options))
 
 

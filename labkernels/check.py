@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import problems as _problems
-from .errors import UnsupportedDevice, check_int
+from .errors import UnsupportedDevice, check_callable, check_choice, check_int, check_positive
 
 
 @dataclass
@@ -61,6 +61,8 @@ class CheckResult:
 def poison(xp, shape, dtype):
     """An output array every element of which fails the check until written."""
     dtype = np.dtype(dtype)
+    if dtype.kind not in "fiu":
+        raise TypeError(f"dtype must be a float or integer dtype to poison; got {dtype.name}")
     if dtype.kind == "f":
         return xp.full(shape, np.nan, dtype=dtype)
     # Integer outputs: the most negative value, which no check accepts by accident
@@ -70,7 +72,20 @@ def poison(xp, shape, dtype):
 
 def compare(out: np.ndarray, ref: np.ndarray, tol: float, norm_tol: float, max_report: int = 10):
     """(passed, max_err_ratio, norm_err, n_bad, mismatches) of ``out`` against float64 ``ref``."""
-    o = np.asarray(out).astype(np.float64)
+    tol, norm_tol = check_positive("tol", tol), check_positive("norm_tol", norm_tol)
+    ref = np.asarray(ref)
+    if ref.ndim != 2 or ref.dtype.kind in "bcmMOSU":
+        raise ValueError(f"ref must be a real 2-D array (the float64 reference); got {ref.dtype.name} "
+                         f"shape {ref.shape}")
+    ref = ref.astype(np.float64)
+    o = np.asarray(out)
+    try:  # strings, objects, complex, bool, dates: not an answer to compare
+        if o.dtype.kind in "bcmMOSU":
+            raise TypeError
+        o = o.astype(np.float64)
+    except (TypeError, ValueError):
+        return (False, float("inf"), float("inf"), ref.size, [],
+                f"output is not a real numeric array (dtype {o.dtype.name}, shape {o.shape})")
     if o.shape != ref.shape:
         return False, float("inf"), float("inf"), ref.size, [], f"output shape {o.shape}, expected {ref.shape}"
     finite = np.isfinite(o)
@@ -96,6 +111,7 @@ def _backend_for(impl: str):
     """(array module, backend label) a launcher of this implementation takes."""
     from . import device, numba_compat
 
+    impl = check_choice("impl", impl, ("numpy", "cupy", "numba", "library"))
     if impl == "numpy":  # a host function (CPU references, tests of the checker itself)
         return np, "CPU"
     if device.gpu() is not None:
@@ -119,6 +135,13 @@ def run_check(launch, fmt: str, M: int, N: int, K: int, *, name: str = "kernel",
     re-layout); ``tol`` overrides the problem's elementwise tolerance.
     """
     M, N, K = (check_int(n, v, min_value=1) for n, v in (("M", M), ("N", N), ("K", K)))
+    check_callable("launch", launch, "a kernel launcher, launch(**inputs, out=...)")
+    if prepare is not None:
+        check_callable("prepare", prepare, "a function of the inputs dict, or None")
+    if sample_rows is not None:
+        sample_rows = check_int("sample_rows", sample_rows, min_value=0)
+    if tol is not None:
+        tol = check_positive("tol", tol)
     prob = _problems.get(fmt)
     seed = secrets.randbits(63) if seed is None else check_int("seed", seed, min_value=0)
     xp, backend = _backend_for(impl)
@@ -168,7 +191,14 @@ def check_variant(variant, M: int, N: int, K: int, *, seed: int | None = None, s
     """Check a registered variant (a :class:`labkernels.registry.Variant` or its id)."""
     from . import registry
 
-    v = registry.get(variant) if isinstance(variant, str) else variant
+    if isinstance(variant, str):
+        v = registry.get(variant)
+    elif isinstance(variant, registry.Variant):
+        v = variant
+    else:
+        raise TypeError(f"variant must be a variant id such as 'fp16/v01_naive_numba' or a registry.Variant; "
+                        f"got {type(variant).__name__}")
+    M, N, K = (check_int(n, val, min_value=1) for n, val in (("M", M), ("N", N), ("K", K)))
     if not v.supports(M):
         raise ValueError(f"{v.id} handles M up to {v.max_m}; got M={M}")
     return run_check(v.launch, v.fmt, M, N, K, name=v.id, impl=v.impl, seed=seed, sample_rows=sample_rows,

@@ -75,9 +75,22 @@ def cmd_list(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from . import check, registry
+    from . import check, problems, registry
+    from .errors import check_int
 
+    # Bad numbers are refused up front, not only when a variant that can run here meets them.
+    if args.shape:
+        for name, v in zip("MNK", args.shape):
+            check_int(f"--shape {name}", v, min_value=1)
+        M, N, K = args.shape
+        if max(M * K, N * K, M * N) > problems.MAX_ELEMENTS:
+            raise ValueError(f"--shape {M} {N} {K} is too large: an operand would exceed {problems.MAX_ELEMENTS} "
+                             f"elements (the kernels' 32-bit sizes)")
+    if args.seed is not None:
+        check_int("--seed", args.seed, min_value=0)
     ids = args.variants or [v.id for v in registry.variants()]
+    for vid in ids:
+        registry.get(vid)
     shapes = [(1, 129, 200), (3, 257, 1032), (16, 64, 64)] if not args.shape else [tuple(args.shape)]
     failed = 0
     for vid in ids:
@@ -133,12 +146,14 @@ def main(argv=None) -> int:
     from .grading import cli as grading_cli
 
     grading_cli.add_parser(sub)
+    from . import crossover
+    crossover.add_parser(sub)
     args = p.parse_args(argv)
     from .errors import UnsupportedDevice
 
     try:
         return args.fn(args)
-    except (ValueError, TypeError, UnsupportedDevice, FileNotFoundError) as e:
+    except (ValueError, TypeError, UnsupportedDevice, OSError) as e:  # OSError: a path that can't be read or written
         print(f"labkernels {args.cmd}: error: {e}", file=sys.stderr)
         return 2
 

@@ -71,14 +71,26 @@ CAPABILITIES: dict[str, Capability] = {
 }
 
 
+def check_cc(cc) -> tuple[int, int]:
+    """``cc`` must be a compute capability ``(major, minor)`` of two non-negative ints, e.g. ``(9, 0)``."""
+    import numbers
+
+    ok = (isinstance(cc, (tuple, list)) and len(cc) == 2
+          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0 for v in cc))
+    if not ok:
+        raise TypeError(f"cc must be a compute capability (major, minor), e.g. (9, 0) for sm_90; got {cc!r}")
+    return int(cc[0]), int(cc[1])
+
+
 def capabilities(cc: tuple[int, int]) -> dict[str, bool]:
     """Which capabilities a GPU of compute capability ``cc`` has."""
+    cc = check_cc(cc)
     return {k: c.available(cc) for k, c in CAPABILITIES.items()}
 
 
 def arch(cc: tuple[int, int], *, specific: bool = False) -> str:
     """The NVRTC target for ``cc``; ``specific`` asks for the arch-specific "a" target."""
-    a, b = cc
+    a, b = check_cc(cc)
     suffix = "a" if specific and (a, b) >= (9, 0) else ""
     return f"sm_{a}{b}{suffix}"
 

@@ -46,6 +46,21 @@ def check_int(name: str, value, *, min_value: int | None = None, max_value: int 
     return value
 
 
+def check_positive(name: str, value) -> float:
+    """``value`` must be a finite real number > 0 (a tolerance, a time limit); return it as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number; got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be finite and > 0; got {value!r}")
+    return value
+
+
+def check_callable(name: str, value, what: str = "a function") -> None:
+    if not callable(value):
+        raise TypeError(f"{name} must be {what}; got {type(value).__name__} {value!r}")
+
+
 def _dtype_name(dt) -> str:
     return np.dtype(dt).name
 

@@ -45,6 +45,18 @@ class Problem:
         M = check_int("M", M, min_value=1)
         N = check_int("N", N, min_value=1)
         K = check_int("K", K, min_value=1)
+        # Refuse before allocating: every operand's elements must fit the kernels' 32-bit sizes.
+        for name, n in (("M*K (x)", M * K), ("N*K (w)", N * K), ("M*N (the output)", M * N)):
+            if n > MAX_ELEMENTS:
+                raise ValueError(f"M={M}, N={N}, K={K} is too large: {name} = {n} elements, more than the "
+                                 f"{MAX_ELEMENTS} (2**31 - 1) the kernels' 32-bit sizes allow; use smaller shapes")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)); "
+                            f"got {type(rng).__name__}")
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            known = ", ".join(repr(k) for k in self.params) or "none"
+            raise TypeError(f"unknown parameter {unknown[0]!r} for {self.fmt}; known: {known}")
         p = {**self.params, **params}
         mult = self.k_multiple(**p)
         if K % mult:
@@ -78,6 +90,9 @@ def _fp16_reference(inp):
 
 PROBLEMS: dict[str, Problem] = {}
 
+#: The most elements any operand of a problem may have (the kernels take int32 sizes).
+MAX_ELEMENTS = 2**31 - 1
+
 
 def add(problem: Problem) -> Problem:
     PROBLEMS[problem.fmt] = problem
@@ -107,6 +122,9 @@ def _weights(N, K, rng):
 
 def _w4a16_inputs(M, N, K, rng, group_size=128, zeros=False):
     from . import formats
+
+    if not isinstance(zeros, (bool, np.bool_)):
+        raise TypeError(f"zeros must be a bool (asymmetric int4 with zero points); got {type(zeros).__name__} {zeros!r}")
 
     qt = formats.quantize_int(_weights(N, K, rng), bits=4, group_size=group_size, symmetric=not zeros)
     return {

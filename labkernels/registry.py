@@ -107,6 +107,15 @@ def variants(family: str | None = None, fmt: str | None = None, op: str | None =
              impl: str | None = None) -> list[Variant]:
     """Registered variants, in teaching order, optionally filtered."""
     load_all()
+    # A filter naming no family/format/op/implementation is a typo, not an empty selection.
+    if family is not None:
+        family = check_choice("family", family, list(dict.fromkeys([*FAMILIES, *(v.family for v in _REGISTRY.values())])))
+    op = None if op is None else check_choice("op", op, OPS)
+    impl = None if impl is None else check_choice("impl", impl, IMPLS)
+    if fmt is not None:
+        from .roofline import FORMATS
+
+        fmt = check_choice("fmt", fmt, list(dict.fromkeys([*FORMATS, *(v.fmt for v in _REGISTRY.values())])))
     out = [v for v in _REGISTRY.values()
            if (family is None or v.family == family) and (fmt is None or v.fmt == fmt)
            and (op is None or v.op == op) and (impl is None or v.impl == impl)]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import numbers
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -230,6 +231,24 @@ def _shape(M, N, K):
     return (check_int("M", M, min_value=1), check_int("N", N, min_value=1), check_int("K", K, min_value=1))
 
 
+def _check_bool(name: str, value) -> bool:
+    if not (isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ == "bool")):
+        raise TypeError(f"{name} must be a bool; got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def _check_ceilings(ceilings) -> "Ceilings":
+    """``ceilings`` must be a :class:`Ceilings` whose rates can be divided by."""
+    if not isinstance(ceilings, Ceilings):
+        raise TypeError(f"ceilings must be a Ceilings (datasheet_ceilings('h100-sxm'), ceilings_for(...) or "
+                        f"measure_ceilings()); got {type(ceilings).__name__}")
+    for name in ("bw", "alu", "ffma"):
+        v = getattr(ceilings, name)
+        if isinstance(v, bool) or not (isinstance(v, numbers.Real) and math.isfinite(v) and v > 0):
+            raise ValueError(f"ceilings.{name} must be a finite rate > 0; got {v!r} for {ceilings.gpu}")
+    return ceilings
+
+
 def flops(M: int, N: int, K: int) -> int:
     """2·M·N·K: one multiply and one add per term (integer formats: ops)."""
     M, N, K = _shape(M, N, K)
@@ -240,6 +259,7 @@ def bytes_moved(fmt: str, M: int, N: int, K: int, *, group_size: int | None = No
     """The fewest bytes a kernel must move: X, W (with scales/zeros), and Y, each once."""
     f = get_format(fmt)
     M, N, K = _shape(M, N, K)
+    _check_bool("zeros", zeros)
     return (M * K * f.a_bits + N * K * f.weight_bits(group_size, zeros) + M * N * f.out_bits) / 8
 
 
@@ -288,6 +308,10 @@ def bound(fmt: str, M: int, N: int, K: int, ceilings: Ceilings, *, path: str = "
     """
     f = get_format(fmt)
     M, N, K = _shape(M, N, K)
+    ceilings = _check_ceilings(ceilings)
+    _check_bool("alu", alu)
+    if tile_m is not None:
+        tile_m = check_int("tile_m", tile_m, min_value=1)
     ex = f.execution(ceilings.cc)
     nbytes = bytes_moved(fmt, M, N, K, group_size=group_size, zeros=zeros)
     fl = 2.0 * M * N * K
@@ -313,6 +337,7 @@ def ridge_m(fmt: str, N: int, K: int, ceilings: Ceilings, *, path: str = "mma_sy
     """
     f = get_format(fmt)
     N, K = check_int("N", N, min_value=1), check_int("K", K, min_value=1)
+    ceilings = _check_ceilings(ceilings)
     ex = f.execution(ceilings.cc)
     P = ceilings.mma_rate(ex.mma, path)
     w = f.weight_bits(group_size)
@@ -326,32 +351,43 @@ def crossovers(fmt_a: str, fmt_b: str, N: int, K: int, ceilings: Ceilings, *, pa
                path_b: str = "mma_sync", m_max: int = 1 << 16, alu: bool = True, **kw) -> list[float]:
     """Every M in [1, m_max] where the bounds of ``fmt_a`` and ``fmt_b`` cross.
 
-    Found numerically (a scan over M followed by bisection, treating M as
-    continuous), because with three ceilings and tile rounding the bound is
-    only piecewise linear; :func:`ridge_m` gives the closed form of the
-    single-format turn.
-    """
-    def diff(m: float) -> float:
-        Mi = max(1, int(round(m)))
-        ta = bound(fmt_a, Mi, N, K, ceilings, path=path_a, alu=alu, **kw).time_us
-        tb = bound(fmt_b, Mi, N, K, ceilings, path=path_b, alu=alu, **kw).time_us
-        return ta - tb
+    A crossing is the first M at which the other format is strictly faster:
+    ``sign(t_a - t_b)`` at M is the opposite of its last non-zero value below
+    M. Where the two bounds become equal and stay equal (both bound by the
+    same ceiling), they meet but do not cross.
 
-    ms = sorted({int(round(2 ** (i / 8))) for i in range(0, 8 * int(math.log2(m_max)) + 1)})
+    Found numerically (a scan over M, eight points per octave, followed by
+    bisection), because with three ceilings and tile rounding the bound is
+    only piecewise linear; :func:`ridge_m` gives the closed form of the
+    single-format turn. Crossings closer together than the scan's spacing
+    (about 9% of M) may be missed.
+    """
+    m_max = check_int("m_max", m_max, min_value=1)
+    get_format(fmt_a), get_format(fmt_b), _check_ceilings(ceilings)
+
+    def sign(m: int) -> int:
+        d = (bound(fmt_a, m, N, K, ceilings, path=path_a, alu=alu, **kw).time_us
+             - bound(fmt_b, m, N, K, ceilings, path=path_b, alu=alu, **kw).time_us)
+        return (d > 0) - (d < 0)
+
+    # eight points per octave, up to and including m_max (which need not be a power of two)
+    ms = sorted({min(m_max, int(round(2 ** (i / 8)))) for i in range(0, math.ceil(8 * math.log2(m_max)) + 1)})
     out = []
-    prev_m, prev_d = ms[0], diff(ms[0])
-    for m in ms[1:]:
-        d = diff(m)
-        if (prev_d < 0) != (d < 0) and d != 0:
-            lo, hi = prev_m, m
+    last_m, last_s = 0, 0  # the last scanned M where the bounds differ, and the sign there
+    for m in ms:
+        s = sign(m)
+        if s == 0:
+            continue
+        if last_s and s != last_s:
+            lo, hi = last_m, m  # sign(lo) = last_s, sign(hi) = s: find where s begins
             while hi - lo > 1:
                 mid = (lo + hi) // 2
-                if (diff(mid) < 0) == (prev_d < 0):
-                    lo = mid
-                else:
+                if sign(mid) == s:
                     hi = mid
+                else:
+                    lo = mid
             out.append(float(hi))
-        prev_m, prev_d = m, d
+        last_m, last_s = m, s
     return out
 
 

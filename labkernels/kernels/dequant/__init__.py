@@ -26,9 +26,10 @@ import functools
 import numpy as np
 
 from ... import build, device
-from ...errors import check_array, check_divisible
+from ...errors import UnsupportedDevice, check_array, check_divisible
 from ...registry import register
-from .._launch import alloc_out, array_module, cdiv, check_xw, require_cupy
+from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, ensure_int32,
+                       require_cupy)
 from . import v01_gemv_numba
 
 ARCHS_ALL = ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
@@ -49,7 +50,8 @@ GEMM_SMEM = GEMM_DEFINES["STAGES"] * (128 * (128 + 8) * 2 + 16 * 512)
 
 def check_w4(x, qweight, scales, zeros, out, *, max_m=None, k_multiple=2, what="W4A16 kernel"):
     """Check the W4A16 operands; return (M, N, K, G)."""
-    M, N, K = check_xw(x, qweight, out, w_dtype=np.uint8, w_cols=lambda K: K // 2, max_m=max_m, what=what)
+    M, N, K = check_xw(x, qweight, out, w_dtype=np.uint8, w_cols=lambda K: K // 2, max_m=max_m, what=what,
+                       w_name="qweight")
     check_divisible("K (x.shape[1])", K, 2, "two int4 per byte")
     if K % k_multiple:
         raise ValueError(f"{what} needs K to be a multiple of {k_multiple} (aligned vector loads); got K={K}")
@@ -131,6 +133,9 @@ def check_prepacked(qweight, N, K):
 def gemv_numba(x, qweight, scales, zeros=None, out=None):
     """v01: one Numba thread per output."""
     M, N, K, G = check_w4(x, qweight, scales, zeros, out, what="W4A16 v01 (Numba)")
+    bx, by = v01_gemv_numba.BLOCK
+    check_grid("W4A16 v01 (Numba)", (cdiv(N, bx), cdiv(M, by)))
+    check_simulator_work("W4A16 v01 (Numba)", M, N, K)
     out = alloc_out(array_module(x), out, M, N)
     v01_gemv_numba.launch(x, qweight, scales, zeros, out)
     return out
@@ -165,9 +170,9 @@ def gemm_wmma(x, qweight, scales, zeros=None, out=None):
     M, N, K, G = check_w4(x, qweight, scales, zeros, out, k_multiple=32, what="W4A16 v05 (WMMA)")
     xp = require_cupy(x, qweight, scales, out, what="W4A16 WMMA GEMM")
     device.require("wmma_f16", "W4A16 v05 (WMMA)")
-    out = alloc_out(xp, out, M, N)
     if cdiv(M, 64) > 65535:
         raise ValueError(f"M={M} is too large for one launch (grid.y <= 65535 tiles of 64)")
+    out = alloc_out(xp, out, M, N)
     fn = build.get_function("dequant/v05_gemm_wmma.cu", "w4a16_gemm_wmma")
     fn((cdiv(N, 64), cdiv(M, 64)), (128,), _args(x, qweight, scales, zeros, out, M, N, K, G))
     return out
@@ -176,6 +181,11 @@ def gemm_wmma(x, qweight, scales, zeros=None, out=None):
 def _check_prepacked_call(x, qweight, scales, zeros, out, what):
     check_array("x", x, dtype=np.float16, ndim=2)
     M, K = x.shape
+    ensure_int32("M (x.shape[0])", M)
+    ensure_int32("K (x.shape[1])", K)
+    if getattr(qweight, "dtype", None) == np.uint8 and getattr(qweight, "ndim", 0) == 2:
+        raise TypeError(f"qweight must have dtype uint32, in {what}'s fragment order [ceil(N/8), ceil(K/128), 32, 4] "
+                        f"(dequant.prepack_w4(qweight)); got the natural packed layout, uint8 {tuple(qweight.shape)}")
     check_array("qweight", qweight, dtype=np.uint32, ndim=4)
     N8 = qweight.shape[0] * 8
     check_array("scales", scales, dtype=np.float16, ndim=2)
@@ -199,9 +209,10 @@ def mma_skinny(x, qweight, scales, zeros=None, out=None):
     M, N, K, G = _check_prepacked_call(x, qweight, scales, zeros, out, "W4A16 v06")
     xp = require_cupy(x, qweight, scales, out, what="W4A16 v06 (mma.sync)")
     device.require("mma_f16_m16n8k16", "W4A16 v06 (mma.sync m16n8k16)", alternative="dequant/v04_gemv_lop3")
-    out = alloc_out(xp, out, M, N)
     if cdiv(M, 16) > 65535:
         raise ValueError(f"M={M} is too large for v06 (grid.y <= 65535 tiles of 16); use v07")
+    ensure_int32("M*N", M * N)  # the split-K reduction indexes the output with one int
+    out = alloc_out(xp, out, M, N)
     w = SKINNY_DEFINES["WARPS"]
     blocks = cdiv(cdiv(N, 8), w) * cdiv(M, 16)
     # Split K until the grid holds about two blocks per SM (the registers allow two),
@@ -232,9 +243,9 @@ def gemm_mma(x, qweight, scales, zeros=None, out=None):
     M, N, K, G = _check_prepacked_call(x, qweight, scales, zeros, out, "W4A16 v07")
     xp = require_cupy(x, qweight, scales, out, what="W4A16 v07 (mma.sync)")
     device.require("cp_async", "W4A16 v07 (cp.async + mma.sync m16n8k16)", alternative="dequant/v05_gemm_wmma")
-    out = alloc_out(xp, out, M, N)
     if cdiv(M, 128) > 65535:
         raise ValueError(f"M={M} is too large for one launch (grid.y <= 65535 tiles of 128)")
+    out = alloc_out(xp, out, M, N)
     _big_smem_fn("dequant/v07_gemm_mma.cu", "w4a16_gemm_mma", tuple(GEMM_DEFINES.items()), GEMM_SMEM)(
         (cdiv(N, 128), cdiv(M, 128)), (256,), _args(x, qweight, scales, zeros, out, M, N, K, G),
         shared_mem=GEMM_SMEM)
@@ -290,6 +301,9 @@ def _torch_timed(x, wp, sz, group):
 
 def torch_int4(x, wp, sz, group, out=None):
     """torch._weight_int4pack_mm (bf16 activations, bf16 scales), result copied into ``out``."""
+    ok, why = _torch_ok()
+    if not ok:
+        raise UnsupportedDevice(f"dequant/v00_torch_int4 cannot run here: {why}")
     import torch
 
     y = _torch_timed(x, wp, sz, group)
@@ -308,7 +322,7 @@ def torch_int4(x, wp, sz, group, out=None):
 
 def w8a16_gemv(x, qweight, scales, out=None):
     """v08: W8A16 GEMV, int8 per-channel weights, M <= 16."""
-    M, N, K = check_xw(x, qweight, out, w_dtype=np.int8, max_m=GEMV_MAX_M, what="W8A16 v08")
+    M, N, K = check_xw(x, qweight, out, w_dtype=np.int8, max_m=GEMV_MAX_M, what="W8A16 v08", w_name="qweight")
     check_array("scales", scales, dtype=np.float16, shape=(N, 1))
     if K % 16:
         raise ValueError(f"W8A16 v08 needs K to be a multiple of 16 (16-byte rows); got K={K}")

@@ -10,7 +10,8 @@ import numpy as np
 
 from ... import build
 from ...registry import register
-from .._launch import alloc_out, array_module, cdiv, check_xw, ensure_int32, require_cupy
+from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, ensure_int32,
+                       require_cupy)
 from . import v01_naive_numba
 
 ALL_ARCHS = ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
@@ -28,6 +29,9 @@ def naive_numba(x, w, out=None):
     """v01: one Numba thread per output."""
     M, N, K = check_xw(x, w, out, what="fp16 naive (Numba)")
     xp = array_module(x, w, out)
+    bx, by = v01_naive_numba.BLOCK
+    check_grid("fp16 naive (Numba)", (cdiv(N, bx), cdiv(M, by)))
+    check_simulator_work("fp16 naive (Numba)", M, N, K)
     out = alloc_out(xp, out, M, N)
     v01_naive_numba.launch(x, w, out)
     return out
@@ -38,9 +42,9 @@ def naive(x, w, out=None):
     M, N, K = check_xw(x, w, out, what="fp16 naive")
     xp = require_cupy(x, w, out, what="fp16 naive (CUDA C)")
     ensure_int32("M", M)
-    out = alloc_out(xp, out, M, N)
     if M > 65535:
         raise ValueError(f"fp16 naive launches one block row per m and handles M up to 65535; got M={M}")
+    out = alloc_out(xp, out, M, N)
     fn = build.get_function("fp16/v02_naive.cu", "fp16_naive")
     threads = 128
     fn((cdiv(N, threads), M), (threads,), (x, w, out, np.int32(M), np.int32(N), np.int32(K)))
