@@ -12,7 +12,6 @@ M at which the lab's W4A16 falls behind cuBLAS fp16, measured and modeled.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time

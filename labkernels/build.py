@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -318,8 +317,6 @@ def show_source(relpath: str):
 def ptx_of(relpath: str, arch: str = "sm_90", defines: dict | None = None) -> str:
     return compile_file(relpath, arch, defines).ptx
 
-
-_HIGHLIGHT = re.compile(r"\s+")
 
 
 def show_ptx(relpath: str, patterns, arch: str = "sm_90", defines: dict | None = None, max_lines: int = 6) -> str:

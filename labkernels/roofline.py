@@ -25,12 +25,11 @@ datasheet table in :mod:`labkernels.specs`, labelled as such.
 """
 from __future__ import annotations
 
-import functools
 import json
 import math
 import numbers
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import specs as _specs
