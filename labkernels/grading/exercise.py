@@ -7,8 +7,10 @@ never reach the student's process (see :mod:`labkernels.grading.sandbox`).
 * :class:`Task` says what the kernel computes: how to draw fresh inputs (never
   zeros), the float64 reference, the output's shape and dtype, and the
   tolerance (the rules of :mod:`labkernels.check`, whose ``compare`` and
-  ``poison`` every test uses). :meth:`Task.from_problem` reuses a matrix
-  multiply problem of :mod:`labkernels.problems` as is.
+  ``poison`` every test uses unless the task brings its own: an exact
+  comparison where NaN is a right answer, say, needs a poison that is not
+  NaN). :meth:`Task.from_problem` reuses a matrix multiply problem of
+  :mod:`labkernels.problems` as is.
 * A :class:`Case` is one shape, checked ``repeats`` times on fresh inputs each
   time (so a kernel that caches its first answer, by shape or by input
   identity, fails the second draw). Hidden cases run only in batch grading.
@@ -17,6 +19,11 @@ never reach the student's process (see :mod:`labkernels.grading.sandbox`).
   asks for. These are the points a grader without a GPU can give.
 * :class:`Perf` is an optional performance target: % of the roofline bound
   at one shape, measured on a GPU by the grader.
+
+Languages: ``numba`` (a ``@cuda.jit`` kernel; the Numba simulator without a
+GPU), ``cuda`` (a ``__global__`` in a ``.cu``; compiled only without a GPU)
+and ``python`` (a plain function run on the CPU, in the same isolated
+process: exercises with a numeric answer and no kernel).
 """
 from __future__ import annotations
 
@@ -27,7 +34,7 @@ import numpy as np
 
 from ..errors import check_choice
 
-LANGS = ("numba", "cuda")
+LANGS = ("numba", "cuda", "python")
 
 #: Generic hints by failure kind; an exercise overrides any of them.
 HINTS = {
@@ -69,6 +76,11 @@ class Task:
     tol: float = 2.0**-10
     norm_tol: float = 1e-3
     out_name: str = "Y"  #: the output's name in reports ("Y[0, 3] = ...", "W[1, 7] = ...")
+    #: (got, ref, inputs) -> (passed, explanation, failure kind), replacing labkernels.check.compare;
+    #: got already has ``out_dtype`` (the runner checks that first)
+    compare: Callable | None = field(default=None, repr=False)
+    #: (shape, dtype) -> the host array every output starts as, replacing labkernels.check.poison
+    poison: Callable | None = field(default=None, repr=False)
 
     @staticmethod
     def from_problem(fmt: str) -> "Task":
@@ -124,9 +136,9 @@ class Perf:
 class Exercise:
     id: str  #: "ex01_unpack_int4"
     title: str
-    lang: str  #: "numba" or "cuda"
+    lang: str  #: "numba", "cuda" or "python"
     solution: str  #: the graded file, relative to solutions/ (and exercises/)
-    entry: str  #: the kernel's name: a module attribute (numba) or an extern "C" __global__ (cuda)
+    entry: str  #: the kernel's name: a module attribute (numba, python) or an extern "C" __global__ (cuda)
     launcher: str  #: a key of labkernels.grading.launchers.LAUNCHERS
     task: Task = field(repr=False)
     cases: tuple[Case, ...] = field(repr=False)

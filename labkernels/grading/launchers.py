@@ -14,7 +14,9 @@ faking an answer. Exercise files show the same launch configuration to the
 student (a test checks that both launch the solution correctly).
 
 Every launcher takes ``(kernel, **inputs, out=...)`` on arrays of one module
-(NumPy in the Numba simulator, CuPy on a GPU) and returns nothing.
+(NumPy in the Numba simulator, CuPy on a GPU) and returns nothing. For a
+plain Python exercise the "kernel" is the student's function and the
+launcher calls it on the CPU and writes what it returns into ``out``.
 """
 from __future__ import annotations
 
@@ -63,7 +65,72 @@ def gemv_warp(fn, x, w, out):
     fn((cdiv(N, warps),), (32 * warps,), (x, w, out, np.int32(M), np.int32(N), np.int32(K)))
 
 
-LAUNCHERS = {"unpack_int4": unpack_int4, "gemv_warp": gemv_warp}
+# --------------------------------------------------------------------------
+# ex03: decode MXFP4 (Numba).
+# --------------------------------------------------------------------------
+
+MXFP4_BLOCK = (32, 4)  #: threads along packed bytes (a warp: 64 elements, two MX blocks), along rows
+
+
+def mxfp4_decode(kernel, packed, scales, out):
+    """One thread per packed byte: grid (ceil(K/2 / 32), ceil(N / 4)), block (32, 4);
+    kernel(packed, scales, out)."""
+    n_rows, half = packed.shape
+    grid = (cdiv(half, MXFP4_BLOCK[0]), cdiv(n_rows, MXFP4_BLOCK[1]))
+    kernel[grid, MXFP4_BLOCK](packed, scales, out)
+
+
+# --------------------------------------------------------------------------
+# ex04: predict the crossover (a plain Python function, no kernel).
+# --------------------------------------------------------------------------
+
+
+def _real_numbers(got, n: int, what: str) -> list[float]:
+    """``got`` as ``n`` floats, or a TypeError that says what came back instead."""
+    import numbers
+
+    try:
+        if isinstance(got, (str, bytes, dict)):
+            raise TypeError
+        items = list(got)
+    except TypeError:
+        raise TypeError(f"{what} must return {n} numbers (a tuple); it returned {type(got).__name__} "
+                        f"{got!r:.80}") from None
+    if len(items) != n:
+        raise TypeError(f"{what} must return {n} numbers (a tuple); it returned {len(items)} values")
+    out = []
+    for i, v in enumerate(items):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{what}: value {i} of the {n} returned is {type(v).__name__} {v!r:.80}, not a number")
+        out.append(float(v))
+    return out
+
+
+def predict_crossover(fn, bw, fp16_peak, int8_peak, N, K, out):
+    """fn(bw, fp16_peak, int8_peak, N, K) -> (ridge W4A16, ridge A8W8, crossover M), on the CPU,
+    written to out[0, :]."""
+    out[0, :] = _real_numbers(fn(bw, fp16_peak, int8_peak, N, K), 3, "predict_crossover")
+
+
+# --------------------------------------------------------------------------
+# ex05: W4A16 GEMV, one warp per row, natural packed layout (CUDA C).
+# --------------------------------------------------------------------------
+
+
+def w4a16_gemv_warp(fn, x, qweight, scales, zeros, out):
+    """grid (ceil(N / WARPS),), block (32 * WARPS,); fn(X, QW, S, Y, M, N, K, G) with int32 sizes.
+    Symmetric int4 only (``zeros`` None: the stored nibble q stands for q - 8), G = K / group."""
+    if zeros is not None:
+        raise ValueError("ex05 takes symmetric int4 weights (zeros=None); this call passed zero points")
+    M, K = x.shape
+    N, G = qweight.shape[0], scales.shape[1]
+    warps = GEMV_DEFINES["WARPS"]
+    fn((cdiv(N, warps),), (32 * warps,), (x, qweight, scales, out, np.int32(M), np.int32(N), np.int32(K),
+                                          np.int32(G)))
+
+
+LAUNCHERS = {"unpack_int4": unpack_int4, "gemv_warp": gemv_warp, "mxfp4_decode": mxfp4_decode,
+             "predict_crossover": predict_crossover, "w4a16_gemv_warp": w4a16_gemv_warp}
 
 
 _TIMING: dict = {}

@@ -9,7 +9,9 @@ For each case the runner, in this process, draws fresh inputs from a secret
 seed, computes the float64 reference, poisons the output with NaN
 (:func:`labkernels.check.poison`), has the target run the kernel, and compares
 with :func:`labkernels.check.compare` (NaN and Inf never match) — ``repeats``
-times with a new draw each time. A failure is explained (first mismatches, its
+times with a new draw each time. A task may bring its own poison and
+comparison (``Task.poison``, ``Task.compare``: an exact one where NaN is a
+right answer). A failure is explained (first mismatches, its
 kind) and gets the exercise's hint for that kind.
 
 Status of a test: ``passed``, ``failed``, or ``needs_gpu`` (CUDA C numerics on
@@ -130,12 +132,16 @@ def _kind_of(got: np.ndarray, ref: np.ndarray, max_err: float, tol: float) -> st
     return "precision" if max_err < 64 * tol else "wrong"
 
 
-def evaluate(ex: Exercise, got, ref: np.ndarray, max_report: int = 5) -> tuple[bool, str, str]:
-    """(passed, explanation, failure kind) of one output against the float64 reference."""
+def evaluate(ex: Exercise, got, ref: np.ndarray, max_report: int = 5, inputs: dict | None = None
+             ) -> tuple[bool, str, str]:
+    """(passed, explanation, failure kind) of one output against the float64 reference
+    (with the task's own comparison when it has one; it may read the ``inputs`` to explain)."""
     t = ex.task
     got = np.asarray(got)
     if got.dtype != t.out_dtype:
         return False, f"output dtype {got.dtype}, expected {t.out_dtype}", "wrong"
+    if t.compare is not None:
+        return t.compare(got, ref, inputs)
     ok, max_err, norm_err, n_bad, mism, msg = _check.compare(got, ref, t.tol, t.norm_tol, max_report=max_report)
     if ok:
         return True, f"max err {max_err:.1e} (tol {t.tol:.1e}), norm err {norm_err:.1e}", ""
@@ -153,12 +159,18 @@ def evaluate(ex: Exercise, got, ref: np.ndarray, max_report: int = 5) -> tuple[b
 # --------------------------------------------------------------------------
 
 
+def _poisoned(ex: Exercise, shape: dict) -> np.ndarray:
+    t = ex.task
+    if t.poison is not None:
+        return t.poison(t.out_shape(**shape), t.out_dtype)
+    return _check.poison(np, t.out_shape(**shape), t.out_dtype)
+
+
 def _draw(ex: Exercise, shape: dict, rng_seed: int):
     rng = np.random.default_rng(rng_seed)
     inputs = ex.task.inputs(rng, **shape)
     ref = ex.task.reference(inputs)
-    out = _check.poison(np, ex.task.out_shape(**shape), ex.task.out_dtype)
-    return inputs, ref, out
+    return inputs, ref, _poisoned(ex, shape)
 
 
 def _fail_text(ex: Exercise, head: str, kind: str, printed: str = "") -> str:
@@ -205,7 +217,7 @@ def _run_case(ex: Exercise, case: Case, target, seeds: _Seeds, on_gpu: bool, rac
             err = ("\n" if "\n" in o.error else " ") + o.error
             tr.output = _fail_text(ex, f"{why}{draw}:{err}", o.kind, o.printed if o.kind != "output" else "")
             return tr
-        ok, text, kind = evaluate(ex, o.result, ref)
+        ok, text, kind = evaluate(ex, o.result, ref, inputs=inputs)
         if not ok:
             if kind in ("wrong", "partial") and race_check[0]:
                 race_check[0] = False
@@ -279,14 +291,14 @@ def _perf(ex: Exercise, target, info: dict, seeds: _Seeds, correct: bool) -> Tes
     # Fresh inputs for every call; references are computed one at a time afterwards (at
     # GPU sizes twelve float64 references would not fit in memory together).
     sets = [ex.task.inputs(np.random.default_rng(seeds.next()), **p.shape) for _ in range(n)]
-    outs = [_check.poison(np, ex.task.out_shape(**p.shape), ex.task.out_dtype) for _ in range(n)]
+    outs = [_poisoned(ex, p.shape) for _ in range(n)]
     o = target.time(sets, outs, p.warmup)
     if not o.ok:
         tr.kind = o.kind
         tr.output = _fail_text(ex, f"timing failed: {o.error}", o.kind)
         return tr
     for i, (inputs, got) in enumerate(zip(sets, o.results)):
-        ok, text, kind = evaluate(ex, got, ex.task.reference(inputs))
+        ok, text, kind = evaluate(ex, got, ex.task.reference(inputs), inputs=inputs)
         if not ok:
             tr.kind = kind
             tr.output = (f"call {i + 1} of {n} (each on fresh inputs) returned a wrong answer, so no time counts "
@@ -393,16 +405,25 @@ class InProcess:
     For a notebook's quick feedback only: no time limit, no isolation. A
     ``@cuda.jit`` kernel is launched by the grader's launcher; any other
     callable is called as ``fn(**inputs, out=out)`` (the lab's launcher
-    contract) and may return the output or fill ``out``.
+    contract) and may return the output or fill ``out``. A ``python``
+    exercise's function is always called through the grader's launcher, on
+    the CPU.
     """
 
     def __init__(self, ex: Exercise, fn):
         from . import launchers
 
-        if ex.lang != "numba":
+        if ex.lang == "cuda":
             raise TypeError(f"{ex.id} is CUDA C: pass the path of your .cu file or its text, not a "
                             f"{type(fn).__name__}")
-        if launchers.is_numba_kernel(fn):
+        self.cpu = ex.lang == "python"
+        if self.cpu:
+            if not callable(fn) or isinstance(fn, type):
+                raise TypeError(f"student must be the function {ex.entry}, or a path or source text; "
+                                f"got {type(fn).__name__}")
+            launch = launchers.LAUNCHERS[ex.launcher]
+            self.fn = lambda out, **a: launch(fn, **a, out=out)
+        elif launchers.is_numba_kernel(fn):
             launch = launchers.LAUNCHERS[ex.launcher]
             self.fn = lambda out, **a: launch(fn, **a, out=out)
         elif callable(fn):
@@ -415,6 +436,8 @@ class InProcess:
     def start(self) -> dict:
         from .. import device, numba_compat
 
+        if self.cpu:
+            return {"ok": True, "gpu": False, "device": "CPU (plain Python, no kernel)"}
         numba_compat.cuda()
         g = device.gpu()
         self.gpu = g

@@ -4,7 +4,7 @@ A submission is a ``.py`` file, a ``.cu`` file, an ``.ipynb`` notebook, or a
 folder holding one of them (Gradescope unpacks each submission into a folder).
 What is graded:
 
-* a Numba exercise: the Python module. From a notebook, every code cell in
+* a Numba or a plain Python exercise: the Python module. From a notebook, every code cell in
   order, shell (``!``) and magic (``%``) lines commented out, cells that are
   not Python (``%%writefile``, ``%%bash``) left out; from a ``.py`` exported by
   Colab the same (it turns ``!pip`` into ``get_ipython().system(...)``). The
@@ -28,7 +28,7 @@ from pathlib import Path
 from . import ipynb
 from .exercise import Exercise, detect, get
 
-_SUFFIXES = {"numba": (".py", ".ipynb"), "cuda": (".cu", ".ipynb")}
+_SUFFIXES = {"numba": (".py", ".ipynb"), "python": (".py", ".ipynb"), "cuda": (".cu", ".ipynb")}
 _NOT_PYTHON_CELLS = ("%%writefile", "%%bash", "%%sh", "%%html", "%%javascript", "%%js", "%%latex",
                      "%%markdown", "%%script", "%%file", "%%svg", "%%cuda")
 _MAGIC_LINE = re.compile(r"^\s*(?:[!%]|get_ipython\(\))")
@@ -116,12 +116,12 @@ def from_text(text: str, exercise, filename: str | None = None) -> Source:
         raise TypeError(f"source must be a str; got {type(text).__name__}")
     if filename.endswith(".ipynb"):
         return from_notebook(ipynb.loads(text, filename), ex, filename)
-    return python_from_text(text, filename) if ex.lang == "numba" else Source(text, filename)
+    return python_from_text(text, filename) if ex.lang != "cuda" else Source(text, filename)
 
 
 def from_notebook(nb: dict, exercise, filename: str) -> Source:
     ex = get(exercise)
-    if ex.lang == "numba":
+    if ex.lang != "cuda":
         return python_from_notebook(nb, filename)
     return cuda_from_notebook(nb, filename, Path(ex.solution).name)
 
@@ -179,4 +179,4 @@ def load(path, exercise=None) -> tuple[Exercise, Source]:
         raise ValueError(f"{p.name} is not UTF-8 text") from None
     if suffix == ".ipynb":
         return ex, from_notebook(ipynb.loads(text, p.name), ex, p.name)
-    return ex, (python_from_text(text, p.name) if ex.lang == "numba" else Source(text, p.name))
+    return ex, (python_from_text(text, p.name) if ex.lang != "cuda" else Source(text, p.name))

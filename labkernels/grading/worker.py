@@ -18,8 +18,10 @@ head and tail of it).
           Python: compile (a syntax error comes back with its line), install
           the import guard, execute the module under the name ``submission``
           (so its ``__main__`` block does not run), find ``entry``, which must
-          be a ``@cuda.jit`` kernel. CUDA C: compile with NVRTC for every
-          ``archs`` (PTX written to ``io``), and on a GPU load it.
+          be a ``@cuda.jit`` kernel (lang ``numba``) or a plain function (lang
+          ``python``: run on the CPU; Numba and the GPU are never touched).
+          CUDA C: compile with NVRTC for every ``archs`` (PTX written to
+          ``io``), and on a GPU load it.
 ``call``  {set}  ``set`` is {dir, arrays, out, scalars}: the inputs and the
           poisoned output are raw ``dir/in-NAME.bin`` and ``dir/out.bin``, each
           described in the request by dtype, shape, size and SHA-256 (checked
@@ -275,19 +277,27 @@ class Worker:
         self.filename = msg["filename"]
         self.launch = self.L.LAUNCHERS[msg["launcher"]]
         text = Path(msg["path"]).read_text(encoding="utf-8")
-        if msg["lang"] == "numba":
-            return self._load_numba(msg, text)
+        if msg["lang"] in ("numba", "python"):
+            return self._load_python(msg, text)
         return self._load_cuda(msg, text)
 
-    def _load_numba(self, msg, text):
-        from labkernels import numba_compat
+    def _load_python(self, msg, text):
+        """A Python submission: a Numba kernel (lang numba) or a plain function on the CPU (lang python)."""
+        kernel = msg["lang"] == "numba"
+        if kernel:
+            from labkernels import numba_compat
 
-        numba_compat.cuda()  # the simulator goes on here, before the submission imports numba
-        info = self._device()
-        if not info["gpu"]:
-            info["device"] = "Numba simulator (no GPU)" if numba_compat.simulator() else "no GPU"
-        if info["gpu"]:
-            self.L.prepare_timing()
+            numba_compat.cuda()  # the simulator goes on here, before the submission imports numba
+            info = self._device()
+            if not info["gpu"]:
+                info["device"] = "Numba simulator (no GPU)" if numba_compat.simulator() else "no GPU"
+            if info["gpu"]:
+                self.L.prepare_timing()
+        else:
+            import numpy
+
+            self.xp = numpy
+            info = {"gpu": False, "device": "CPU (plain Python, no kernel)"}
         try:
             code = compile(text, self.filename, "exec")
         except SyntaxError as e:
@@ -310,9 +320,12 @@ class Worker:
         k = mod.__dict__.get(entry)
         if k is None:
             return {**info, "ok": False, "kind": "missing", "error": f"{self.filename} defines no {entry!r}"}
-        if not self.L.is_numba_kernel(k):
+        if kernel and not self.L.is_numba_kernel(k):
             return {**info, "ok": False, "kind": "missing",
                     "error": f"{entry} must be a Numba kernel (decorated with @cuda.jit); got {type(k).__name__}"}
+        if not kernel and not isinstance(k, types.FunctionType):
+            return {**info, "ok": False, "kind": "missing",
+                    "error": f"{entry} must be a function (def {entry}(...)); got {type(k).__name__}"}
         self.kernel = k
         return {"ok": True, **info}
 

@@ -1,2 +1,8 @@
 """The exercises, one module each, in course order. Importing this package registers them."""
-from . import ex01_unpack_int4, ex02_fp16_gemv  # noqa: F401
+from . import (  # noqa: F401
+    ex01_unpack_int4,
+    ex02_fp16_gemv,
+    ex03_mxfp4_decode,
+    ex04_predict_crossover,
+    ex05_w4a16_gemv,
+)
