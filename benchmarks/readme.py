@@ -70,15 +70,13 @@ def w4a16_table() -> str:
            "three-ceiling bound (memory at the measured copy bandwidth, fp16 `mma.sync` rate, dequant ALU).", ""]
     out += ["| N×K | M | fastest lab W4A16 kernel | µs | GB/s | TFLOP/s | % of its bound | vs cuBLAS fp16 | vs torch int4 |",
             "|---|---|---|---|---|---|---|---|---|"]
+    from labkernels import crossover as xo
+
     for N, K in d["shapes"]:
         sel = [r for r in recs if r["N"] == N and r["K"] == K]
-        cub = {r["M"]: r for r in sel if r["kernel"] == "fp16/v00_cublas"}
-        tor = {r["M"]: r for r in sel if r["kernel"] == "dequant/v00_torch_int4"}
-        lab = {}
-        for r in sel:
-            if r["fmt"] == "w4a16" and r["kernel"] != "dequant/v00_torch_int4":
-                if r["M"] not in lab or r["time_us"] < lab[r["M"]]["time_us"]:
-                    lab[r["M"]] = r
+        curves = {c.name: c.points for c in xo.measured_curves(sel, ["fp16", "w4a16"])}
+        cub, tor = curves["fp16/v00_cublas (peer)"], curves["dequant/v00_torch_int4 (peer)"]
+        lab = curves["w4a16 lab (fastest)"]
         for m in (1, 16, 256, 4096):
             if m not in lab:
                 continue

@@ -158,22 +158,34 @@ def run_check(launch, fmt: str, M: int, N: int, K: int, *, name: str = "kernel",
     tol = prob.tol if tol is None else tol
     res = CheckResult(name=name, fmt=fmt, shape=(M, N, K), passed=False, seed=seed, backend=backend,
                       tol=tol, norm_tol=max(prob.norm_tol, tol))
+    return launch_and_compare(res, launch, dev, out, ref, rows, prepare=prepare)
+
+
+def launch_and_compare(res: CheckResult, launch, inputs: dict, out, ref: np.ndarray, rows=None, *,
+                       prepare=None) -> CheckResult:
+    """Launch into the poisoned ``out`` and compare with the float64 ``ref``; fill and return ``res``.
+
+    ``ref`` holds rows ``rows`` of Y (all rows when ``rows`` is None). A mistake
+    in the arguments (TypeError, ValueError, UnsupportedDevice) propagates; any
+    other exception inside the kernel is a failed check, not a crashed checker.
+    """
+    M, N = res.shape[0], res.shape[1]
     try:
         if prepare is not None:
-            dev = prepare(dev)
-        got = launch(**dev, out=out)
+            inputs = prepare(inputs)
+        got = launch(**inputs, out=out)
     except (TypeError, ValueError, UnsupportedDevice):
         raise
-    except Exception as e:  # a crash inside the kernel is a failed check, not a crashed checker
+    except Exception as e:
         res.message = f"the kernel raised {type(e).__name__}: {e}"
         return res
     if got is None:
         got = out
-    if xp is not np:
-        xp.cuda.get_current_stream().synchronize()
-        got = xp.asnumpy(got)
-    if got is not out and xp is np:
-        got = np.asarray(got)
+    if type(got).__module__.split(".")[0] == "cupy":
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
+        got = cupy.asnumpy(got)
     got = np.asarray(got)
     if rows is not None and got.shape == (M, N):
         got = got[rows]

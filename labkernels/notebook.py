@@ -31,6 +31,35 @@ RESULTS_DIR = "benchmarks/results"
 SMALL_ENV = "LABKERNELS_SMALL"
 
 
+def report_device(in_colab: bool, *, family: str | None = None, without_gpu: str = "") -> "object | None":
+    """The setup cell's report: the device here, and on Colab what its GPU can run.
+
+    ``family`` limits the list of runnable kernels to one lesson's; ``without_gpu``
+    says what the lesson does when there is no GPU. Returns ``device.gpu()``.
+    """
+    from . import device, registry
+
+    gpu = device.gpu()
+    if gpu is None:
+        print(f"device: no GPU ({device.why_no_gpu()}); {without_gpu}")
+    else:
+        print(f"device: {gpu.name}, sm_{gpu.cc[0]}{gpu.cc[1]}, {gpu.sms} SMs, CUDA driver {gpu.driver}")
+    if not in_colab:
+        return gpu
+    if gpu is None:
+        print("No GPU runtime is attached. To measure the kernels: Runtime → Change runtime type → "
+              "Hardware accelerator: GPU (a T4 is enough) → Save, then run all cells again.")
+        return gpu
+    caps = device.capabilities(gpu.cc)
+    print("this GPU has:  ", ", ".join(k for k, ok in caps.items() if ok))
+    print("this GPU lacks:", ", ".join(k for k, ok in caps.items() if not ok) or "nothing the lab uses")
+    fp8 = "no" if not caps["mma_fp8"] else "emulated with fp16 HMMA (Hopper)" if gpu.cc == (9, 0) else "yes"
+    fp4 = "native" if caps["tcgen05"] or caps["mma_block_scale"] else "emulated"
+    print(f"fp8 mma.sync: {fp8}; block-scaled FP4: {fp4}")
+    print("kernels this GPU runs:", ", ".join(v.id for v in registry.variants(family=family) if v.runnable()[0]))
+    return gpu
+
+
 def small() -> bool:
     """Whether the notebook should run at its small sizes (``LABKERNELS_SMALL=1``)."""
     return os.environ.get(SMALL_ENV, "") not in ("", "0")

@@ -346,6 +346,13 @@ def ridge_m(fmt: str, N: int, K: int, ceilings: Ceilings, *, path: str = "mma_sy
     return (N * K * w / 8 / ceilings.bw) / denom
 
 
+def m_grid(m_max: int, per_octave: int = 8) -> list[int]:
+    """1 … m_max (included; it need not be a power of two), ``per_octave`` points per doubling."""
+    m_max = check_int("m_max", m_max, min_value=1)
+    top = math.log2(m_max)
+    return sorted({min(m_max, int(round(2 ** (i / per_octave)))) for i in range(math.ceil(per_octave * top) + 1)})
+
+
 def crossovers(fmt_a: str, fmt_b: str, N: int, K: int, ceilings: Ceilings, *, path_a: str = "mma_sync",
                path_b: str = "mma_sync", m_max: int = 1 << 16, alu: bool = True, **kw) -> list[float]:
     """Every M in [1, m_max] where the bounds of ``fmt_a`` and ``fmt_b`` cross.
@@ -369,8 +376,7 @@ def crossovers(fmt_a: str, fmt_b: str, N: int, K: int, ceilings: Ceilings, *, pa
              - bound(fmt_b, m, N, K, ceilings, path=path_b, alu=alu, **kw).time_us)
         return (d > 0) - (d < 0)
 
-    # eight points per octave, up to and including m_max (which need not be a power of two)
-    ms = sorted({min(m_max, int(round(2 ** (i / 8)))) for i in range(0, math.ceil(8 * math.log2(m_max)) + 1)})
+    ms = m_grid(m_max)
     out = []
     last_m, last_s = 0, 0  # the last scanned M where the bounds differ, and the sign there
     for m in ms:

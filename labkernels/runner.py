@@ -66,21 +66,10 @@ class Workload:
         tol = self.problem.tol if v.tol is None else v.tol
         res = check.CheckResult(name=v.id, fmt=self.fmt, shape=(M, self.N, self.K), passed=False, seed=self.seed,
                                 backend="GPU", tol=tol, norm_tol=max(self.problem.norm_tol, tol))
-        try:
-            got = v.launch(**self.inputs(v, 0, M), out=out)
-            got = cupy.asnumpy(out if got is None else got)
-        except (ValueError, TypeError, UnsupportedDevice):
-            raise
-        except Exception as e:
-            res.message = f"the kernel raised {type(e).__name__}: {e}"
-            return res
         keep = self.rows < M
-        rows = self.rows[keep]
-        ok, err, nerr, n_bad, mism, msg = check.compare(got[rows], self.reference[keep], res.tol, res.norm_tol)
-        res.passed, res.max_rel_err, res.norm_rel_err, res.n_bad = ok, err, nerr, n_bad
-        res.mismatches = [(int(rows[i]), j, g, w) for i, j, g, w in mism]
-        res.message = (msg + "; " if msg else "") + f"{len(rows)} of {M} rows compared"
-        return res
+        # The inputs are prepared inside the checked call: a re-layout that fails fails the check.
+        return check.launch_and_compare(res, v.launch, {}, out, self.reference[keep], self.rows[keep],
+                                        prepare=lambda _: self.inputs(v, 0, M))
 
 
 def measure(v: "registry.Variant", M: int, work: Workload, ceilings, *, iters: int = 30, warmup: int = 5):

@@ -207,10 +207,7 @@ def measured_points(gpu: str, N: int, K: int, formats, *, cache: PointCache | No
 # --------------------------------------------------------------------------
 
 
-def m_grid(m_max: int, per_octave: int = 8) -> list[int]:
-    """1 … m_max, ``per_octave`` points per doubling (the lines are smooth on a log axis)."""
-    top = math.log2(m_max)
-    return sorted({min(m_max, int(round(2 ** (i / per_octave)))) for i in range(math.ceil(per_octave * top) + 1)})
+m_grid = rl.m_grid  # the grid roofline.crossovers scans: lines and markers agree
 
 
 def _interp(points: dict, m: float) -> float:

@@ -14,28 +14,10 @@ if IN_COLAB:
     if "numpy" in sys.modules and importlib.metadata.version("numpy") != numpy_before:
         print("pip replaced NumPy under this session: Runtime → Restart session, then run all cells again.")
 
-from labkernels import device, registry  # noqa: E402
+from labkernels import device, notebook, registry  # noqa: E402, F401  (later cells use them)
 
-gpu = device.gpu()
-if gpu is None:
-    print(f"device: no GPU ({device.why_no_gpu()}); Numba kernels run in the CUDA simulator, "
-          "CUDA C is compiled to PTX only, and measurements come from the committed results")
-else:
-    print(f"device: {gpu.name}, sm_{gpu.cc[0]}{gpu.cc[1]}, {gpu.sms} SMs, CUDA driver {gpu.driver}")
-
-if IN_COLAB:
-    if gpu is None:
-        print("No GPU runtime is attached. To measure the kernels: Runtime → Change runtime type → "
-              "Hardware accelerator: GPU (a T4 is enough) → Save, then run all cells again.")
-    else:
-        caps = device.capabilities(gpu.cc)
-        print("this GPU has:  ", ", ".join(k for k, ok in caps.items() if ok))
-        print("this GPU lacks:", ", ".join(k for k, ok in caps.items() if not ok) or "nothing the lab uses")
-        fp8 = "no" if not caps["mma_fp8"] else "emulated with fp16 HMMA (Hopper)" if gpu.cc == (9, 0) else "yes"
-        fp4 = "native" if caps["tcgen05"] or caps["mma_block_scale"] else "emulated"
-        print(f"fp8 mma.sync: {fp8}; block-scaled FP4: {fp4}")
-        print("this lesson's kernels it runs:",
-              ", ".join(v.name for v in registry.variants(family="dequant") if v.runnable()[0]))
+gpu = notebook.report_device(IN_COLAB, family="dequant",
+                             without_gpu="Numba kernels run in the CUDA simulator, CUDA C is compiled to PTX only, and measurements come from the committed results")
 
 # %% [markdown]
 # # Lesson 1 — Dequant-then-MMA: weight-only int4 (W4A16), from a naive GEMV to the roofline
@@ -657,7 +639,7 @@ N, K = SHAPES[0]
 lab = best_lab(N, K)
 cub = {r["M"]: r for r in RECORDS if r["kernel"] == "fp16/v00_cublas" and (r["N"], r["K"]) == (N, K)}
 ms_meas = sorted(set(lab) & set(cub))
-grid = sorted({int(round(2 ** (i / 8))) for i in range(0, 8 * int(math.log2(max(MS))) + 1)})
+grid = rl.m_grid(max(MS))
 fig, ax = plt.subplots(figsize=(8, 4.5))
 for kw, ls, label in [({}, "-", "three-ceiling model, 128-row tiles (MODELED)"),
                       ({"tile_m": 16}, ":", "three-ceiling model, 16-row tiles (MODELED)"),

@@ -14,27 +14,10 @@ if IN_COLAB:
     if "numpy" in sys.modules and importlib.metadata.version("numpy") != numpy_before:
         print("pip replaced NumPy under this session: Runtime → Restart session, then run all cells again.")
 
-from labkernels import device, registry  # noqa: E402
+from labkernels import device, notebook, registry  # noqa: E402, F401  (later cells use them)
 
-gpu = device.gpu()
-if gpu is None:
-    print(f"device: no GPU ({device.why_no_gpu()}); this lesson models the GPUs of the spec table and "
-          "reads the committed H100 measurements")
-else:
-    print(f"device: {gpu.name}, sm_{gpu.cc[0]}{gpu.cc[1]}, {gpu.sms} SMs, CUDA driver {gpu.driver}")
-
-if IN_COLAB:
-    if gpu is None:
-        print("No GPU runtime is attached: everything below still runs (model + committed H100 results). To "
-              "measure too: Runtime → Change runtime type → Hardware accelerator: GPU → Save, then run all again.")
-    else:
-        caps = device.capabilities(gpu.cc)
-        print("this GPU has:  ", ", ".join(k for k, ok in caps.items() if ok))
-        print("this GPU lacks:", ", ".join(k for k, ok in caps.items() if not ok) or "nothing the lab uses")
-        fp8 = "no" if not caps["mma_fp8"] else "emulated with fp16 HMMA (Hopper)" if gpu.cc == (9, 0) else "yes"
-        fp4 = "native" if caps["tcgen05"] or caps["mma_block_scale"] else "emulated"
-        print(f"fp8 mma.sync: {fp8}; block-scaled FP4: {fp4}")
-        print("kernels this GPU runs:", ", ".join(v.id for v in registry.variants() if v.runnable()[0]))
+gpu = notebook.report_device(IN_COLAB, family=None,
+                             without_gpu="this lesson models the GPUs of the spec table and reads the committed H100 measurements")
 
 # %% [markdown]
 # # Lesson 4 — The crossover: A16W4 or A8W8, and from which batch size?

@@ -68,8 +68,12 @@ def check_w4(x, qweight, scales, zeros, out, *, max_m=None, k_multiple=2, what="
     return M, N, K, G
 
 
-def _args(x, qweight, scales, zeros, out, M, N, K, G):
-    return (x, qweight, scales, zeros if zeros is not None else np.uint64(0), out,
+_NULL = np.uint64(0)  # a null pointer argument
+
+
+def _args(x, qweight, scales, zeros, out, M, N, K, G, *extra):
+    """Kernel arguments in the order every W4A16 kernel takes them (``extra`` after ``out``)."""
+    return (x, qweight, scales, _NULL if zeros is None else zeros, out, *extra,
             np.int32(M), np.int32(N), np.int32(K), np.int32(G))
 
 
@@ -222,8 +226,7 @@ def mma_skinny(x, qweight, scales, zeros=None, out=None):
     part = xp.empty((splits, M, N), dtype=xp.float32) if splits > 1 else None
     _big_smem_fn("dequant/v06_mma_skinny.cu", "w4a16_mma_skinny", tuple(SKINNY_DEFINES.items()), SKINNY_SMEM)(
         (cdiv(cdiv(N, 8), w), cdiv(M, 16), splits), (32 * w,),
-        (x, qweight, scales, zeros if zeros is not None else np.uint64(0), out,
-         part if part is not None else np.uint64(0), np.int32(M), np.int32(N), np.int32(K), np.int32(G)),
+        _args(x, qweight, scales, zeros, out, M, N, K, G, _NULL if part is None else part),
         shared_mem=SKINNY_SMEM)
     if splits > 1:
         red = build.get_function("dequant/v06_mma_skinny.cu", "w4a16_splitk_reduce", SKINNY_DEFINES)
