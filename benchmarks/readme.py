@@ -88,6 +88,43 @@ def w4a16_table() -> str:
     return "\n".join(out)
 
 
+def int8_table() -> str:
+    d = _load("int8/int8.json")
+    recs = d["records"]
+    out = [f"Measured on {_env_line(d['env'])}; medians of 30 calls from DRAM; A8W8: int8 per-token activations, "
+           "int8 per-channel weights; W4A8: int4 weights, group 128. The bound is the three-ceiling bound at the "
+           "`mma.sync` int8 rate; cuBLAS int8 (`torch._int_mm`, int32 out, M > 16) is timed without its scales.", ""]
+    out += ["| N×K | M | fastest lab A8W8 kernel | µs | TOP/s | % of its bound | vs cuBLAS int8 | vs cuBLAS fp16 "
+            "| fastest lab W4A8 | µs | vs lab W4A16 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def best(sel, prefix, fmt):
+        b = {}
+        for r in sel:
+            if r["fmt"] == fmt and r["kernel"].startswith(prefix) and "/v00_" not in r["kernel"]:
+                if r["M"] not in b or r["time_us"] < b[r["M"]]["time_us"]:
+                    b[r["M"]] = r
+        return b
+
+    for N, K in d["shapes"]:
+        sel = [r for r in recs if r["N"] == N and r["K"] == K]
+        a8, w48, w4 = best(sel, "int8/", "a8w8"), best(sel, "int8/", "w4a8"), best(sel, "dequant/", "w4a16")
+        c8 = {r["M"]: r for r in sel if r["kernel"] == "int8/v00_torch_int_mm"}
+        c16 = {r["M"]: r for r in sel if r["kernel"] == "fp16/v00_cublas"}
+        for m in (1, 16, 256, 4096, 8192):
+            if m not in a8:
+                continue
+            r = a8[m]
+            v8 = f"{c8[m]['time_us'] / r['time_us']:.2f}×" if m in c8 else "— (M ≤ 16)"
+            v16 = f"{c16[m]['time_us'] / r['time_us']:.2f}×" if m in c16 else "—"
+            q = w48.get(m)
+            qk = f"`{q['kernel'].split('/')[1]}`" if q else "—"
+            qt = f"{q['time_us']:.1f}" if q else "—"
+            qv = f"{w4[m]['time_us'] / q['time_us']:.2f}×" if q and m in w4 else "—"
+            out.append(f"| {N}×{K} | {m} | `{r['kernel'].split('/')[1]}` | {r['time_us']:.1f} | {r['tflops']:.0f} | "
+                       f"{r['pct_of_bound']:.0f}% ({r['bound_kind']}) | {v8} | {v16} | {qk} | {qt} | {qv} |")
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------
 # The crossover study (issue 6): measured crossovers beside the two models, the claim vs the H100.
 # --------------------------------------------------------------------------
@@ -240,7 +277,8 @@ def write_figures(out_dir=FIGURES_DIR) -> list[str]:
     return paths
 
 
-SECTIONS = {"ceilings": ceilings_table, "w4a16": w4a16_table, "crossovers": crossover_table, "claim": claim_list}
+SECTIONS = {"ceilings": ceilings_table, "w4a16": w4a16_table, "int8": int8_table, "crossovers": crossover_table,
+            "claim": claim_list}
 
 
 def render(text: str) -> str:

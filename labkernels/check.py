@@ -212,6 +212,6 @@ def check_variant(variant, M: int, N: int, K: int, *, seed: int | None = None, s
                         f"got {type(variant).__name__}")
     M, N, K = (check_int(n, val, min_value=1) for n, val in (("M", M), ("N", N), ("K", K)))
     if not v.supports(M):
-        raise ValueError(f"{v.id} handles M up to {v.max_m}; got M={M}")
+        raise ValueError(f"{v.id} handles M {v.m_range()}; got M={M}")
     return run_check(v.launch, v.fmt, M, N, K, name=v.id, impl=v.impl, seed=seed, sample_rows=sample_rows,
                      prepare=v.prepare, tol=v.tol, **params)

@@ -3,13 +3,24 @@ do the curves cross? (``labkernels crossover``, issue 6.)
 
     labkernels crossover [--preset 8192x8192 | --n N --k K] [--ms 1,2,4,... | --quick]
                          [--formats fp16,w4a16,...] [--out crossover-out/]
-                         [--gpu h100-sxm] [--source measured|datasheet] [--model-only]
+                         [--gpu h100-sxm] [--source measured|datasheet] [--model-only] [--resume]
 
 **On a GPU**, every requested format that has registered lab kernels is swept over M on one
-workload with :func:`labkernels.runner.sweep` (each kernel checked, then timed): the fastest
-correct lab kernel per (format, M) is that format's curve, and each library peer (cuBLAS fp16,
-torch's int4 kernel, ...) is a curve of its own. Ceilings come from
-:func:`labkernels.roofline.measure_ceilings` (cached per GPU and driver).
+workload per format (:func:`sweep`; each kernel checked, then timed, by
+:func:`labkernels.runner.measure`): the fastest correct lab kernel per (format, M) is that
+format's curve, and each library peer (cuBLAS fp16, torch's int4 kernel, ...) is a curve of its
+own. Ceilings come from :func:`labkernels.roofline.measure_ceilings` (cached per GPU and driver).
+
+**The sweep survives failures and interruptions.** Each (kernel, M) outcome is appended, the
+moment it is known, to ``journal.jsonl`` in the output folder (:mod:`labkernels.journal`: one
+JSON line each, flushed and fsync'd). A kernel that fails its check or raises is recorded as
+failed, with its message, and the sweep goes on. After a crash, a kill or Ctrl-C, the same
+command with ``--resume`` measures only what the journal does not hold (failed points are tried
+again; a point the process died in twice is not); a journal of another GPU, shape, M list,
+format list or number of timed calls is refused, naming the difference. The result files are
+written only when the sweep is over (an interrupted sweep writes none, and the files of an
+earlier run are first renamed ``*.prev.*``); ``results.json`` says ``"complete": false`` and
+lists the failed points when any kernel failed.
 
 **Without a GPU** (or with ``--model-only``) the same command finishes in seconds: the
 three-ceiling model for ``--gpu`` (from the committed measured ceilings of that GPU where the lab
@@ -24,9 +35,10 @@ yet)". Output (each file written to a temporary name, then renamed; all four ren
 every one of them was written): ``results.json``, ``results.csv``, ``roofline.png``,
 ``sweep.png``, and a printed summary (:func:`summarize`).
 
-Exit status: 0; 1 when a kernel failed its correctness check (on the GPU, or in the simulator);
-2 for bad input (unknown format, GPU or preset; a K a format's block does not divide; an output
-folder that cannot be written).
+Exit status: 0; 1 when a kernel failed its correctness check or raised (on the GPU, or in the
+simulator); 2 for bad input (unknown format, GPU or preset; a K a format's block does not divide;
+an output folder that cannot be written; a journal of other settings to resume); 130 when
+interrupted (Ctrl-C or SIGTERM: nothing but the journal written).
 
 From Python::
 
@@ -46,8 +58,10 @@ import json
 import math
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,7 +91,7 @@ DEFAULT_GPU = "h100-sxm"
 SOURCES = ("measured", "datasheet")
 FILES = ("results.json", "results.csv", "roofline.png", "sweep.png")
 #: Extra problem parameters a format's workload is built with (the model's default group).
-FORMAT_PARAMS = {"w4a16": {"group_size": 128}}
+FORMAT_PARAMS = {"w4a16": {"group_size": 128}, "w4a8": {"group_size": 128}}
 MODEL_ONLY_LABEL = "model only (no kernel yet)"
 #: A measured point more than this factor away from its bound is called out.
 DISAGREE = 2.0
@@ -357,6 +371,173 @@ def measured_crossovers(curves: list[Curve], N: int, K: int, ceilings: rl.Ceilin
 
 
 # --------------------------------------------------------------------------
+# The sweep on a GPU: one (kernel, M) at a time, each outcome journaled as it is known.
+# --------------------------------------------------------------------------
+
+#: The journal of a GPU sweep, in the output folder (see :mod:`labkernels.journal`).
+JOURNAL = "journal.jsonl"
+#: Reasons that make a point *failed* (the kernel's fault), not *skipped* (it does not apply
+#: here: a kernel this GPU cannot run, a shape its launcher refuses).
+FAILED = ("failed its check", "raised")
+#: A point the sweep process died in this many times (a crash, a hang, a kill) is not tried again.
+MAX_DEATHS = 2
+
+
+def make_workload(fmt: str, N: int, K: int, m_max: int, ms, **params):
+    """The inputs every kernel of ``fmt`` is measured on (:class:`labkernels.runner.Workload`)."""
+    from . import runner
+
+    return runner.Workload(fmt, N, K, m_max, ms, **params)
+
+
+def measure_point(v, M: int, work, ceilings, *, iters: int):
+    """Check, then time, kernel ``v`` at M rows: ``(record, None)`` or ``(None, why not)``.
+
+    The unit of the sweep, journaled one by one (:func:`labkernels.runner.measure`; the tests
+    put a stand-in here to play failures and interruptions on a CPU)."""
+    from . import runner
+
+    return runner.measure(v, M, work, ceilings, iters=iters)
+
+
+def sweep_settings(gpu_name: str, N: int, K: int, ms, fmts, iters: int) -> dict:
+    """Everything a journaled point depends on: a resumed sweep must match all of it."""
+    return {"gpu": gpu_name, "N": N, "K": K, "ms": list(ms), "formats": list(fmts), "iters": iters,
+            "params": {f: FORMAT_PARAMS[f] for f in fmts if f in FORMAT_PARAMS}}
+
+
+def failure_status(reason: str) -> str:
+    """"failed" (the kernel's fault) or "skipped" (not applicable here) for a point's reason."""
+    return "failed" if str(reason).startswith(FAILED) else "skipped"
+
+
+def failure_kind(f: dict) -> str:
+    """A failure entry's status ("failed" or "skipped"), from its reason where it has none."""
+    return f.get("status") or failure_status(f.get("reason", ""))
+
+
+def journal_state(entries) -> dict:
+    """``(kernel, M) -> entry`` for the journaled points a resumed sweep keeps: each "measured"
+    or "skipped" one, and, as "failed", one the sweep died in :data:`MAX_DEATHS` times.
+
+    Every other point is measured (again): never reached, interrupted, died in once, or failed
+    (a failure may be the sticky error of an earlier kernel's fault, gone in a fresh process)."""
+    last, deaths, running = {}, {}, None
+    for e in entries:
+        key, status = (e.get("kernel"), e.get("M")), e.get("status")
+        if status == "started":
+            if running is not None:  # the point before never finished: the process died in it
+                deaths[running] = deaths.get(running, 0) + 1
+            running = key
+            continue
+        if key == running:
+            running = None
+        if status in ("measured", "skipped", "failed"):
+            last[key] = e
+    if running is not None:
+        deaths[running] = deaths.get(running, 0) + 1
+    keep = {k: e for k, e in last.items() if e["status"] in ("measured", "skipped")}
+    for k, n in deaths.items():
+        if n >= MAX_DEATHS and k not in keep:
+            keep[k] = {"kernel": k[0], "M": k[1], "fmt": last.get(k, {}).get("fmt"), "status": "failed",
+                       "reason": f"the sweep process died while measuring it {n} times (a crash, a hang or a "
+                                 f"kill); not tried again (start without --resume to retry it)"}
+    return keep
+
+
+def _now() -> str:
+    return _dt.datetime.now().isoformat(timespec="seconds")
+
+
+def _measure_journaled(v, M: int, work, ceilings, iters: int, journal) -> dict:
+    """Measure one point and journal it: a "started" line first (so that a crash in it is known
+    next time), then its outcome. An exception is the kernel's failure, recorded, not raised;
+    Ctrl-C is journaled as an interruption and goes on up."""
+    base = {"kernel": v.id, "fmt": v.fmt, "M": M}
+    if journal is not None:
+        journal.append({**base, "status": "started", "at": _now()})
+    try:
+        rec, why = measure_point(v, M, work, ceilings, iters=iters)
+    except KeyboardInterrupt:
+        if journal is not None:
+            journal.append({**base, "status": "interrupted", "at": _now()})
+        raise
+    except Exception as e:  # a fault the measurement did not catch: this point failed, the sweep goes on
+        rec, why = None, f"raised {type(e).__name__}: {e}"
+    if rec is not None:
+        entry = {**base, "status": "measured", "record": _rec(rec), "at": _now()}
+    else:
+        entry = {**base, "status": failure_status(why), "reason": str(why), "at": _now()}
+    if journal is not None:
+        journal.append(entry)
+    return entry
+
+
+def sweep(fmts, N: int, K: int, ms, ceilings, *, iters: int = 30, journal=None, log=print):
+    """Check and time every registered kernel of each format at each M: ``(records, failures,
+    reused)``.
+
+    One workload per format (made only if some point of it is left to measure). Each point's
+    outcome is appended to ``journal`` (a :class:`labkernels.journal.Journal`) as soon as it is
+    known; points the journal already settles (:func:`journal_state`) are taken from it, not
+    measured again (``reused`` counts them). A kernel that fails or raises leaves a failure
+    entry (``status`` "failed"; "skipped" for a point that does not apply here) and the sweep
+    goes on.
+    """
+    from . import bench, registry
+
+    kept = journal_state(journal.entries) if journal is not None else {}
+    records, failures, reused = [], [], 0
+    for fmt in fmts:
+        vs = registry.variants(fmt=fmt)
+        if not vs:
+            continue
+        todo = [(v, M) for v in vs for M in ms if v.supports(M) and M <= (v.bench_max_m or M)]
+        pending = [(v, M) for v, M in todo if (v.id, M) not in kept]
+        log(f"{fmt}: {len(vs)} kernels ({', '.join(v.name for v in vs)}) over M = {ms[0]} … {ms[-1]}"
+            + (f"; {len(todo) - len(pending)} of {len(todo)} points from the journal" if len(pending) < len(todo)
+               else ""))
+        work, work_error = None, None
+        for v, M in bench.progress(todo, desc=f"{fmt} N={N} K={K}"):
+            e = kept.get((v.id, M))
+            if e is not None:
+                reused += 1
+            elif work_error is None and work is None:
+                try:
+                    work = make_workload(fmt, N, K, max(m for _, m in pending), ms, **FORMAT_PARAMS.get(fmt, {}))
+                except Exception as ex:  # out of memory, say: every point of this format fails, the rest goes on
+                    work_error = f"raised while making the {fmt} inputs: {type(ex).__name__}: {ex}"
+            if e is None and work_error is not None:
+                e = {"kernel": v.id, "fmt": fmt, "M": M, "status": "failed", "reason": work_error, "at": _now()}
+                if journal is not None:
+                    journal.append(e)
+            elif e is None:
+                e = _measure_journaled(v, M, work, ceilings, iters, journal)
+            if e["status"] == "measured":
+                records.append(e["record"])
+                continue
+            failures.append({"kernel": v.id, "fmt": fmt, "M": M, "N": N, "K": K, "reason": e["reason"],
+                             "status": e["status"]})
+            if (v.id, M) not in kept:
+                log(f"  {v.id} M={M} N={N} K={K}: {e['reason']}")
+        del work
+    return records, failures, reused
+
+
+def _move_aside(out_dir: Path, log=print) -> None:
+    """Rename the result files of an earlier run (``results.json`` -> ``results.prev.json``, ...):
+    until this sweep finishes, the folder must not hold results that look like its own."""
+    moved = []
+    for f in FILES:
+        p = out_dir / f
+        if p.exists():
+            os.replace(p, p.with_name(f"{p.stem}.prev{p.suffix}"))
+            moved.append(f)
+    if moved:
+        log(f"moved the earlier {', '.join(moved)} aside (*.prev.*): new ones are written when the sweep ends")
+
+
+# --------------------------------------------------------------------------
 # The run.
 # --------------------------------------------------------------------------
 
@@ -389,6 +570,9 @@ class CrossoverResult:
     sim_checks: list  #: Numba simulator correctness pass
     notes: list
     committed: dict | None = None
+    #: every point of the sweep measured or not applicable: False when a kernel failed its check
+    #: or raised at some M (those are in ``failures`` with status "failed")
+    complete: bool = True
     files: list = field(default_factory=list)
     out_dir: str | None = None
     elapsed_s: float = 0.0
@@ -401,7 +585,9 @@ class CrossoverResult:
         return _clean({
             "what": "labkernels crossover", "created": _dt.datetime.now().isoformat(timespec="seconds"),
             "N": self.N, "K": self.K, "shape": self.shape_note, "ms": self.ms, "formats": self.fmts,
-            "mode": self.mode, "gpu": self.gpu_key, "env": self.env, "ceilings": self.ceilings.to_json(),
+            "mode": self.mode, "complete": self.complete,
+            "failed": [f for f in self.failures if failure_kind(f) == "failed"],
+            "gpu": self.gpu_key, "env": self.env, "ceilings": self.ceilings.to_json(),
             "ceilings_label": self.ceilings_label, "measured_label": self.measured_label,
             "committed": ({k: v for k, v in self.committed.items() if k != "records"} if self.committed else None),
             "kernel_formats": self.kernel_fmts, "model_only": self.model_only, "unmodeled": self.unmodeled,
@@ -464,7 +650,7 @@ def simulator_checks(log=print) -> list[dict]:
 def run(*, N: int | None = None, K: int | None = None, preset: str | None = None, ms=None, quick: bool = False,
         formats=None, out=DEFAULT_OUT, gpu: str | None = None, source: str = "measured",
         measure: bool | None = None, iters: int | None = None, results=None, sim_check: bool = True,
-        log=print) -> CrossoverResult:
+        resume: bool = False, log=print) -> CrossoverResult:
     """The crossover study; see the module docstring.
 
     ``measure``: sweep on the GPU here (default: when there is one); ``False`` models only.
@@ -473,6 +659,12 @@ def run(*, N: int | None = None, K: int | None = None, preset: str | None = None
     ``results``: the folder of committed results (default: ``benchmarks/results`` of the
     checkout; ``False``: none). ``out=None`` writes nothing. Every input is checked, and the
     output folder proven writable, before any work.
+
+    On a GPU with ``out``, every (kernel, M) outcome goes to ``out/journal.jsonl`` as it is
+    measured; ``resume=True`` continues that journal (same GPU, shape, M, formats and timed
+    calls, else a ``ValueError`` naming the difference) instead of starting a new one. The
+    result files are written only once the sweep is over; ``complete`` is False when a
+    kernel failed at some M.
     """
     from . import bench, device, registry
 
@@ -510,25 +702,40 @@ def run(*, N: int | None = None, K: int | None = None, preset: str | None = None
 
     kernel_fmts = [f for f in fmts if any(not v.reference for v in registry.variants(fmt=f))]
     model_only = [f for f in fmts if f not in kernel_fmts]
+    if resume and out_dir is None:
+        raise ValueError("resume needs the output folder that holds the journal (out=None writes nothing)")
     records, failures, committed, measured_label = [], [], None, ""
     if here is not None:
-        log(f"measuring the ceilings of {here.name} (cached after the first run) ...")
-        ceil = rl.measure_ceilings() if source == "measured" else rl.datasheet_ceilings(gpu_key)
-        from . import runner
+        # The journal first: a resume with other settings is refused before any GPU work.
+        jr = None
+        if out_dir is not None:
+            from . import journal
 
+            jr = journal.open_journal(out_dir / JOURNAL, sweep_settings(here.name, N, K, ms, fmts, iters),
+                                      resume=resume, what="crossover sweep")
+            _move_aside(out_dir, log)
+            log(f"{'resuming' if jr.resumed else 'journal'}: {jr.path} (started {jr.header['started']})")
+        try:
+            log(f"measuring the ceilings of {here.name} (cached after the first run) ...")
+            ceil = rl.measure_ceilings() if source == "measured" else rl.datasheet_ceilings(gpu_key)
+            rs, failures, reused = sweep(fmts, N, K, ms, ceil, iters=iters, journal=jr, log=log)
+        finally:
+            if jr is not None:
+                jr.close()
+        records = [_rebound(_rec(r), ceil) for r in rs]
         for fmt in fmts:
-            vs = registry.variants(fmt=fmt)
-            if not vs:
-                continue
-            log(f"{fmt}: {len(vs)} kernels ({', '.join(v.name for v in vs)}) over M = {ms[0]} … {ms[-1]}")
-            rs, fs = runner.sweep(vs, fmt, N, K, ms, ceil, iters=iters, log=log, **FORMAT_PARAMS.get(fmt, {}))
-            records += [_rebound(_rec(r), ceil) for r in rs]
-            failures += fs
-            if not rs:
+            fs = [f for f in failures if f["fmt"] == fmt]
+            if registry.variants(fmt=fmt) and not any(r["fmt"] == fmt for r in records):
                 why = sorted({f["reason"].split(":")[0] for f in fs}) or ["no M in range for its kernels"]
                 notes.append(f"{fmt}: no kernel measured on {here.name} ({'; '.join(why)}): modeled only")
         measured_label = f"MEASURED now on {here.name} ({_dt.date.today().isoformat()})"
+        if jr is not None and jr.resumed:
+            started = jr.header["started"][:10]
+            measured_label += f"; resumed: {reused} points from the journal started {started}"
+            notes.append(f"resumed {jr.path}: {reused} kernel/M points taken from it, the rest measured now")
     else:
+        if resume:
+            notes.append("--resume ignored: nothing is measured here, so there is no sweep to resume")
         ceil = rl.ceilings_for(gpu_key, source)
         if source == "measured" and ceil.source != "measured":
             notes.append(f"no committed measured ceilings for {gpu_key}: the model uses datasheet figures")
@@ -572,6 +779,7 @@ def run(*, N: int | None = None, K: int | None = None, preset: str | None = None
         kernel_fmts=kernel_fmts, model_only=model_only, unmodeled=unmodeled, curves=curves, predicted=predicted,
         measured_x=measured_x, winners=[], disagreements=[], sim_checks=sims, notes=notes, committed=committed,
     )
+    res.complete = not any(failure_kind(f) == "failed" for f in failures)
     res.winners = winners(res)
     res.disagreements = disagreements(res)
     res.elapsed_s = time.time() - t0
@@ -693,6 +901,8 @@ def summarize(res: CrossoverResult) -> str:
     else:
         L.append(f"MEASURED: swept now on the GPU here; bounds from the {res.ceilings_label} "
                  f"(measured ceilings, never fitted to the sweep).")
+        if not res.complete:
+            L.append("INCOMPLETE: some kernels failed at some M (listed below); their points are missing.")
     L.append(f"Measured points: {res.measured_label or 'none'}"
              + (f" — {len(res.records)} records, formats {', '.join(sorted({r['fmt'] for r in res.records}))}"
                 if res.records else ""))
@@ -757,10 +967,17 @@ def summarize(res: CrossoverResult) -> str:
         L += [f"  DISAGREE: {d}" for d in res.disagreements]
     elif res.records:
         L.append(f"Measurement and model within {DISAGREE:g}x everywhere on the curves.")
-    if res.failures:
+    failed = [f for f in res.failures if failure_kind(f) == "failed"]
+    skipped = [f for f in res.failures if failure_kind(f) != "failed"]
+    if failed:
         L.append("")
-        L.append(f"{len(res.failures)} kernel/M pairs not measured:")
-        L += [f"  {f['kernel']} M={f['M']}: {f['reason']}" for f in res.failures]
+        L.append(f"INCOMPLETE: {len(failed)} kernel/M pairs FAILED (results.json says \"complete\": false; "
+                 f"run the same command with --resume to measure them again):")
+        L += [f"  FAILED {f['kernel']} M={f['M']}: {f['reason']}" for f in failed]
+    if skipped:
+        L.append("")
+        L.append(f"{len(skipped)} kernel/M pairs not measured (not applicable here):")
+        L += [f"  {f['kernel']} M={f['M']}: {f['reason']}" for f in skipped]
 
     L.append("")
     L.append(f"Modeled bound per format ({'MODELED' if res.modeled else 'model'}, µs; "
@@ -981,13 +1198,30 @@ def write(res: CrossoverResult, out_dir) -> list[str]:
 # --------------------------------------------------------------------------
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def cmd_crossover(args) -> int:
     ms = parse_ms(args.ms) if args.ms else None
-    res = run(N=args.n, K=args.k, preset=args.preset, ms=ms, quick=args.quick, formats=args.formats,
-              out=args.out, gpu=args.gpu, source=args.source, measure=False if args.model_only else None,
-              iters=args.iters, sim_check=not args.no_sim_check)
+    # A time limit's SIGTERM ends the sweep like Ctrl-C: the point being measured is journaled
+    # as interrupted (to be measured again), not as one the process died in.
+    old = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
+    try:
+        res = run(N=args.n, K=args.k, preset=args.preset, ms=ms, quick=args.quick, formats=args.formats,
+                  out=args.out, gpu=args.gpu, source=args.source, measure=False if args.model_only else None,
+                  iters=args.iters, sim_check=not args.no_sim_check, resume=args.resume)
+    except KeyboardInterrupt:
+        j = Path(args.out) / JOURNAL
+        print("labkernels crossover: interrupted; no results written. "
+              + (f"What was measured is in {j}: run the same command with --resume to go on." if j.exists() else ""),
+              file=sys.stderr)
+        return 130
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
     print(summarize(res))
-    bad = [f for f in res.failures if f["reason"].startswith(("failed its check", "raised while timed"))]
+    bad = [f for f in res.failures if failure_kind(f) == "failed"]
     bad += [s for s in res.sim_checks if s["status"] == "FAIL"]
     return 1 if bad else 0
 
@@ -1010,6 +1244,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     a.add_argument("--model-only", action="store_true", help="model even when a GPU is here (no sweep)")
     a.add_argument("--iters", type=int, help="timed calls per point (default 30, --quick 10)")
     a.add_argument("--no-sim-check", action="store_true", help="skip the Numba simulator pass without a GPU")
+    a.add_argument("--resume", action="store_true",
+                   help=f"continue the sweep journaled in --out/{JOURNAL} (same GPU and settings): points already "
+                        "measured are not measured again")
     a.set_defaults(fn=cmd_crossover)
     return a
 

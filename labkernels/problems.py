@@ -194,5 +194,91 @@ add(Problem(
 ))
 
 
+# --------------------------------------------------------------------------
+# int8 activations: A8W8 (int8 x int8 -> int32) and W4A8 (int4 weights, int8 MMA).
+# --------------------------------------------------------------------------
+
+
+def random_int8(rng: np.random.Generator, shape) -> np.ndarray:
+    """Uniform int8 over the whole range, with -128 and 127 both present: the two
+    values where a sign-extension or saturation mistake shows."""
+    a = rng.integers(-128, 128, size=shape, dtype=np.int8)
+    if a.size >= 2:
+        flat = a.reshape(-1)
+        i, j = rng.choice(flat.size, size=2, replace=False)
+        flat[i], flat[j] = -128, 127
+    return a
+
+
+def _act_scales(rng, M):
+    # About 1/74 (74 is the rms of a uniform int8), so x_q·x_scale has unit rms.
+    return (rng.uniform(0.5, 1.0, size=(M, 1)) / 74.0).astype(np.float16)
+
+
+def _a8w8_inputs(M, N, K, rng):
+    return {
+        "x": random_int8(rng, (M, K)),
+        "x_scale": _act_scales(rng, M),
+        "w": random_int8(rng, (N, K)),
+        # 1/(74·sqrt(K)) keeps |Y| near 1 for any K.
+        "w_scale": (rng.uniform(0.5, 1.0, size=(N, 1)) / (74.0 * np.sqrt(K))).astype(np.float16),
+    }
+
+
+def int8_product(x, w) -> np.ndarray:
+    """The exact integer product x·wᵀ of int8 matrices, as float64. Exact, not approximate:
+    every product is at most 2**14 in magnitude and every sum stays far below 2**53, so
+    float64 BLAS rounds nothing (and is ~100x faster than numpy's integer matmul)."""
+    return x.astype(np.float64) @ w.astype(np.float64).T
+
+
+def _a8w8_reference(inp):
+    return (int8_product(inp["x"], inp["w"]) * inp["x_scale"].astype(np.float64)
+            * inp["w_scale"].astype(np.float64).T)
+
+
+add(Problem(
+    fmt="a8w8",
+    description="Y = (Xq·Wqᵀ)·sx·swᵀ: Xq [M,K] int8 with fp16 per-token scales sx [M,1]; Wq [N,K] int8 with "
+                "fp16 per-channel scales sw [N,1]; exact int32 accumulation, fp32 epilogue, Y fp16",
+    make_inputs=_a8w8_inputs,
+    reference=_a8w8_reference,
+    # The integer sum is exact; the epilogue rounds twice in fp32 and once to fp16.
+    tol=2.0**-10,
+    norm_tol=1e-3,
+    row_inputs=("x", "x_scale"),
+))
+
+
+def _w4a8_inputs(M, N, K, rng, group_size=128):
+    from . import formats
+
+    qt = formats.quantize_int(_weights(N, K, rng), bits=4, group_size=group_size, symmetric=True)
+    return {"x": random_int8(rng, (M, K)), "x_scale": _act_scales(rng, M),
+            "qweight": formats.pack_int4(qt.q), "scales": qt.scales}
+
+
+def _w4a8_reference(inp):
+    w = dequantized_w4({**inp, "zeros": None})
+    return (inp["x"].astype(np.float64) * inp["x_scale"].astype(np.float64)) @ w.T
+
+
+add(Problem(
+    fmt="w4a8",
+    description="Y = (Xq·sx)·deq(W)ᵀ: Xq [M,K] int8 with fp16 per-token scales sx [M,1]; W symmetric int4 "
+                "packed [N,K/2] uint8 (even k in the low nibble, value q-8) with fp16 group scales [N,K/g]; "
+                "int32 sums per group, fp32 across groups; Y fp16",
+    make_inputs=_w4a8_inputs,
+    reference=_w4a8_reference,
+    # Integer sums are exact within a group; each group's sum is scaled in fp32 (one
+    # rounding per group) and the total rounded to fp16.
+    tol=2.0**-10,
+    norm_tol=1e-3,
+    params={"group_size": 128},
+    k_multiple=lambda group_size=128: group_size or 2,
+    row_inputs=("x", "x_scale"),
+))
+
+
 def get(fmt: str) -> Problem:
     return PROBLEMS[check_choice("format", fmt, PROBLEMS)]

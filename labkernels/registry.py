@@ -36,6 +36,7 @@ class Variant:
     requires: str | None = None  #: a labkernels.device capability key
     specific: bool = False  #: needs the arch-specific target (sm_90a, sm_120a)
     max_m: int | None = None  #: largest M the variant accepts (GEMV variants)
+    min_m: int = 1  #: smallest M the variant accepts (a library that refuses small M)
     defines: dict = field(default_factory=dict, hash=False, compare=False)
     reference: bool = False  #: a library peer (cuBLAS, torch) rather than a lab kernel
     bench_max_m: int | None = None  #: largest M worth timing (slow teaching rungs)
@@ -58,7 +59,13 @@ class Variant:
         return self.id.split("/", 1)[1]
 
     def supports(self, M: int) -> bool:
-        return self.max_m is None or M <= self.max_m
+        return M >= self.min_m and (self.max_m is None or M <= self.max_m)
+
+    def m_range(self) -> str:
+        """The M this variant accepts, in words (for error messages)."""
+        lo = f"from {self.min_m}" if self.min_m > 1 else ""
+        hi = f"up to {self.max_m}" if self.max_m is not None else ""
+        return " ".join(p for p in (lo, hi) if p) or "any M"
 
     def runnable(self) -> tuple[bool, str]:
         """Whether this machine can run the variant, and if not, why."""

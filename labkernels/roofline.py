@@ -81,7 +81,7 @@ FORMATS: dict[str, Format] = {f.key: f for f in [
     Format("fp16", "fp16 activations and weights", 16, 16),
     Format("w4a16", "int4 weights (group 128, fp16 scales), fp16 activations", 16, 4 + 16 / 128, group_size=128),
     Format("w8a16", "int8 weights (per-channel fp16 scales), fp16 activations", 16, 8, group_size=None),
-    Format("a8w8", "int8 weights (per-channel) and activations (per-token), fp32 scales", 8, 8),
+    Format("a8w8", "int8 weights (per-channel) and activations (per-token), fp16 scales", 8, 8),
     Format("w4a8", "int4 weights (group 128), int8 activations (per-token)", 8, 4 + 16 / 128, group_size=128),
     Format("fp8", "e4m3 weights and activations, per-tensor scales", 8, 8),
     Format("mxfp8", "MXFP8 e4m3, E8M0 scale per 32 along K (both operands)", 8.25, 8.25, group_size=32),
@@ -95,7 +95,8 @@ FORMATS: dict[str, Format] = {f.key: f for f in [
 #   int4 -> fp16 with the lop3 "magic number" trick: per 8 weights 4 lop3,
 #     1 shift and 4 hfma2 (zero point and scale folded in)   ~ 9/8 per weight
 #   int8 -> fp16: per 4 weights 2 prmt + 2 hfma2               ~ 1 per weight
-#   int4 -> int8 (W4A8): per 8 weights 2 lop3 + 2 shifts       ~ 0.5 per weight
+#   int4 -> int8 (W4A8): per 8 weights 1 shift + 2 lop3          ~ 3/8 per weight
+#   W4A8 group scales: per group of 128 k, 1 I2F + 1 FFMA per output = 2/128 per M·N·K
 #   fp8  -> fp16 below sm_89: cvt per pair                     ~ 0.5 per element
 #   e2m1 -> e4m3: per 8 elements ~4 lop3/prmt                  ~ 0.5 per element
 #   MX per-block rescale: per 32 k, 1 FFMA per output element  = 1/32 per M·N·K
@@ -104,7 +105,8 @@ _EXECUTION = {
     "w4a16": lambda cc: Execution("fp16", alu_w=9 / 8, native=False, label="int4->fp16 lop3 dequant"),
     "w8a16": lambda cc: Execution("fp16", alu_w=1.0, native=False, label="int8->fp16 dequant"),
     "a8w8": lambda cc: Execution("int8"),
-    "w4a8": lambda cc: Execution("int8", alu_w=0.5, native=False, label="int4->int8 unpack"),
+    "w4a8": lambda cc: Execution("int8", alu_w=3 / 8, fp_mnk=2 / 128, native=False,
+                                label="int4->int8 unpack, fp32 group rescale"),
     "fp8": lambda cc: (Execution("fp8") if cc >= (8, 9) else
                        Execution("fp16", alu_w=0.5, alu_a=0.5, native=False, label="fp8->fp16 (no fp8 MMA)")),
     "mxfp8": lambda cc: (Execution("fp8", label="native block-scaled MMA") if cc in ((10, 0), (10, 3), (12, 0), (12, 1))

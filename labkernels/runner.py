@@ -80,7 +80,7 @@ def measure(v: "registry.Variant", M: int, work: Workload, ceilings, *, iters: i
     if not ok:
         return None, why
     if not v.supports(M):
-        return None, f"handles M up to {v.max_m}"
+        return None, f"handles M {v.m_range()}"
     if v.fmt != work.fmt:
         raise ValueError(f"{v.id} computes {v.fmt}, the workload is {work.fmt}")
     try:

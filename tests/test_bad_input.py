@@ -40,7 +40,7 @@ from labkernels import UnsupportedDevice, bench, build, check, device, problems,
 from labkernels import grading
 from labkernels import roofline as rl
 from labkernels.grading import batch
-from labkernels.kernels import dequant, fp16
+from labkernels.kernels import dequant, fp16, int8
 
 ROOT = Path(__file__).resolve().parents[1]
 H100 = rl.datasheet_ceilings("h100-sxm")
@@ -338,7 +338,9 @@ for v in LAB_VARIANTS:
             _launch_with(v, **{name: lambda a: a[:0]}))
         row(f"{v.id}-{name}-list", TypeError, _arg(name) + " be a NumPy or CuPy array; got list",
             _launch_with(v, **{name: lambda a: a.tolist()}))
-    row(f"{v.id}-out-dtype", TypeError, rf"^out must have dtype {odt.name}; got {np.dtype(other_odt).name}",
+    # A8W8 launchers also take an int32 out (the raw integer sums).
+    odt_names = f"{odt.name} or int32" if v.fmt == "a8w8" else odt.name
+    row(f"{v.id}-out-dtype", TypeError, rf"^out must have dtype {odt_names}; got {np.dtype(other_odt).name}",
         _launch_with(v, out=np.zeros((M, N), other_odt)))
     row(f"{v.id}-out-shape", ValueError, rf"^out must have shape \({M}, {N}\); got \({M}, {N + 1}\)",
         _launch_with(v, out=np.zeros((M, N + 1), odt)))
@@ -347,10 +349,10 @@ for v in LAB_VARIANTS:
     row(f"{v.id}-out-cupy-with-numpy-inputs", TypeError, r"arrays must all be NumPy or all CuPy arrays; got a mix",
         _launch_with(v, out=HugeCupy((M, N), odt)))
     row(f"{v.id}-x-M-2**31", ValueError, r"M \(x\.shape\[0\]\)=2147483648 does not fit the kernel's 32-bit index",
-        _launch_with(v, x=HugeNumpy((2**31, K), np.float16)))
+        _launch_with(v, x=HugeNumpy((2**31, K), base["x"].dtype)))
     if v.max_m:
         row(f"{v.id}-M-above-max_m", ValueError, rf"handles M up to {v.max_m}.*got M={v.max_m + 1}",
-            _launch_with(v, x=np.ones((v.max_m + 1, K), np.float16)))
+            _launch_with(v, x=np.ones((v.max_m + 1, K), base["x"].dtype)))
     row(f"{v.id}-K-mismatch", ValueError, _arg(wname) + " have shape",
         _launch_with(v, x=lambda a: np.ascontiguousarray(a[:, : K // 2])))
     if v.impl in ("cupy", "library"):
@@ -387,6 +389,60 @@ row("dequant/v00_torch_int4-without-torch-or-gpu", UnsupportedDevice, r"dequant/
     lambda: dequant.torch_int4(np.ones((1, 256), np.float16), None, None, 128))
 row("dequant.prepack_w4-float", TypeError, r"^qweight must have dtype uint8", lambda: dequant.prepack_w4(f32(8, 64)))
 row("dequant.prepack_w4-1d", ValueError, r"^qweight must be 2-D", lambda: dequant.prepack_w4(u8(64)))
+
+# int8 family specifics: K alignment per variant, int32 overflow, group sizes, offline layouts, small M.
+A8 = problems.get("a8w8")
+W48 = problems.get("w4a8")
+for vid, kmult in [("int8/v01_dp4a_numba", 4), ("int8/v03_dp4a_gemm", 4), ("int8/v04_wmma", 16),
+                   ("int8/v05_mma_m8n8k16", 16), ("int8/v06_mma_gemm", 16)]:
+    row(f"{vid}-K-not-multiple-of-{kmult}", ValueError, rf"needs K to be a multiple of {kmult} .*got K=18",
+        lambda vid=vid: registry.get(vid).launch(**A8.inputs(2, 8, 18, np.random.default_rng(0))))
+row("int8/v06_mma_gemm-K-overflows-int32", ValueError, r"^K=131088 could overflow the int32 sums .*at most 131072",
+    lambda: int8.mma_gemm(HugeNumpy((1, 131088), np.int8), np.ones((1, 1), np.float16),
+                          HugeNumpy((8, 131088), np.int8), np.ones((8, 1), np.float16)))
+row("int8/v02_dp4a_gemv-w_scale-per-group", ValueError, r"^w_scale must have shape \(16, 1\); got \(16, 2\)",
+    _launch_with(registry.get("int8/v02_dp4a_gemv"), w_scale=np.ones((16, 2), np.float16)))
+row("int8/v02_dp4a_gemv-x_scale-rows", ValueError, r"^x_scale must have shape \(2, 1\); got \(3, 1\)",
+    _launch_with(registry.get("int8/v02_dp4a_gemv"), x_scale=np.ones((3, 1), np.float16)))
+for vid, fix in [("int8/v07_w4a8_mma", "prepack_w4a8_mma"), ("int8/v08_w4a8_gemv", "prepack_w4a8_gemv")]:
+    row(f"{vid}-natural-layout-qweight", TypeError, rf"^qweight must be uint32 in .*layout \(int8\.{fix}\(qweight\)\)",
+        lambda vid=vid: registry.get(vid).launch(**W48.inputs(2, 16, 256, np.random.default_rng(0))))
+    row(f"{vid}-K-not-multiple-of-32", ValueError, r"needs K to be a multiple of 32; got K=48",
+        lambda vid=vid: registry.get(vid).launch(np.ones((1, 48), np.int8), np.ones((1, 1), np.float16),
+                                                 np.zeros((8, 6), np.uint32), np.ones((8, 1), np.float16)))
+    row(f"{vid}-scales-group-size-256/3", ValueError, r"scales imply a group size of K/G = 256/3",
+        _launch_with(registry.get(vid), scales=np.ones((16, 3), np.float16)))
+    row(f"{vid}-prepacked-shape", ValueError, r"^qweight must have shape",
+        _launch_with(registry.get(vid), qweight=lambda a: np.ascontiguousarray(a[:1])))
+row("int8.prepack_w4a8_gemv-K-not-multiple-of-32", ValueError, r"^W4A8 needs K to be a multiple of 32; got K=48",
+    lambda: int8.prepack_w4a8_gemv(u8(8, 24)))
+row("int8.prepack_w4a8_mma-float", TypeError, r"^qweight must have dtype uint8", lambda: int8.prepack_w4a8_mma(f32(8, 64)))
+row("int8/v00_torch_int_mm-without-torch-or-gpu", UnsupportedDevice, r"int8/v00_torch_int_mm cannot run here: .*(torch|GPU)",
+    lambda: int8.torch_int_mm(np.ones((32, 64), np.int8), None, np.ones((8, 64), np.int8), None))
+returns("int8/v00_torch_int_mm-refuses-M-16", lambda: registry.get("int8/v00_torch_int_mm").supports(16), lambda r: r is False)
+row("check.check_variant-int8-peer-M-16", ValueError, r"^int8/v00_torch_int_mm handles M from 17; got M=16",
+    lambda: check.check_variant("int8/v00_torch_int_mm", 16, 8, 64))
+row("int8.check_exact-wrong-format", ValueError, r"^check_exact takes a lab A8W8 variant; int8/v07_w4a8_mma is w4a8",
+    lambda: int8.check_exact("int8/v07_w4a8_mma", 2, 8, 64))
+for qid, x, exc, msg in [("nan", np.full((2, 8), np.nan, np.float16), ValueError, r"^x contains NaN or Inf"),
+                         ("inf", np.full((2, 8), np.inf, np.float16), ValueError, r"^x contains NaN or Inf"),
+                         ("float32", f32(2, 8), TypeError, r"^x must have dtype float16"),
+                         ("1d", np.ones(8, np.float16), ValueError, r"^x must be 2-D"),
+                         ("empty", np.ones((0, 8), np.float16), ValueError, r"^x must not be empty")]:
+    row(f"int8.quantize_per_token-{qid}", exc, msg, lambda x=x: int8.quantize_per_token(x))
+for vid, alt in [("int8/v06_mma_gemm", "int8/v05_mma_m8n8k16"), ("int8/v07_w4a8_mma", None)]:
+    def _t4_call(vid=vid):
+        v = registry.get(vid)
+        if v.fmt == "a8w8":
+            return v.launch(HugeCupy((4, 256), np.int8), HugeCupy((4, 1), np.float16), HugeCupy((16, 256), np.int8),
+                            HugeCupy((16, 1), np.float16))
+        return v.launch(HugeCupy((4, 256), np.int8), HugeCupy((4, 1), np.float16), HugeCupy((2, 2, 32, 4), np.uint32),
+                        HugeCupy((16, 2), np.float16))
+    row(f"{vid}-on-sm_75", UnsupportedDevice,
+        r"needs cp\.async global->shared copies \(sm_80\+\); this GPU is Tesla T4 \(sm_75\)" + (rf"\. Use {alt}" if alt else ""),
+        _t4_call, gpu=T4, needs_cupy=True)
+returns("int8/v05_mma_m8n8k16-runnable-on-sm_75", lambda: registry.get("int8/v05_mma_m8n8k16").runnable(),
+        lambda r: r[0] is True, gpu=T4)
 
 # Numba kernels: a grid CUDA cannot launch, and work the simulator would take hours over, are refused
 # before the output is allocated (the arrays here are small: it is M*N*K, or M alone, that is large).

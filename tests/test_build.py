@@ -34,6 +34,21 @@ def test_cuda_variant_compiles_for_every_claimed_arch(v):
             assert p in c.ptx, f"{v.id} promises {p!r} in its PTX for {arch}; not found"
 
 
+#: .cu files a family uses beside its variants (a quantizer, a device function for Numba).
+AUXILIARY = {src: spec for fam in ("int8",)
+             for src, spec in getattr(__import__(f"labkernels.kernels.{fam}", fromlist=["x"]),
+                                      "AUXILIARY_SOURCES", {}).items()}
+
+
+@pytest.mark.parametrize("src", sorted(AUXILIARY))
+def test_auxiliary_sources_compile(src):
+    archs, promises, options = AUXILIARY[src]
+    for arch in archs:
+        c = build.compile_file(src, arch, options=options)
+        for p in promises:
+            assert p in c.ptx, f"{src} for {arch}: {p!r} missing"
+
+
 @pytest.mark.parametrize("src", sorted(MICROBENCHMARKS))
 def test_microbenchmarks_compile(src):
     for arch, promises in MICROBENCHMARKS[src].items():
@@ -58,7 +73,7 @@ def test_every_kernel_file_is_registered():
     # Kernel files: every .cu, and every vNN_*.py in a family folder.
     on_disk = {p.relative_to(kdir).as_posix() for p in kdir.rglob("*")
                if p.suffix == ".cu" or (p.suffix == ".py" and re.match(r"v\d\d_", p.name))}
-    missing = sorted(on_disk - registered - set(MICROBENCHMARKS))
+    missing = sorted(on_disk - registered - set(MICROBENCHMARKS) - set(AUXILIARY))
     assert not missing, f"kernel files not in the registry (labkernels.registry): {missing}"
     for src in registered:
         assert (kdir / src).is_file(), f"registered source {src} does not exist"

@@ -1,5 +1,6 @@
 """``labkernels crossover`` without a GPU: the modeled run, committed results re-plotted, the
 crossovers it reports, and bad input (CPU only; the sweep itself is exercised on a GPU)."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -190,33 +191,48 @@ def test_a_folder_refusing_writes_is_reported_before_any_work(tmp_path, monkeypa
 
 
 def test_gpu_path_plumbing_with_a_stand_in_sweep(tmp_path, monkeypatch):
-    """The measuring branch on a CPU: a stand-in GPU, its ceilings and a sweep that returns the
-    committed H100 records (the real sweep is exercised on a GPU)."""
+    """The measuring branch on a CPU: a stand-in GPU, its ceilings, and a stand-in for measuring
+    one kernel at one M that returns the committed H100 records (the real sweep is exercised on
+    a GPU; failures and resuming: tests/test_crossover_resume.py)."""
     if not _committed_h100():
         pytest.skip("no committed H100 results in this checkout")
-    from labkernels import bench, device, runner, specs
+    from labkernels import bench, device, registry, specs
 
     name = "NVIDIA H100 80GB HBM3"
     fake = device.GPU(index=0, name=name, cc=(9, 0), sms=132, l2_bytes=50 << 20, mem_bytes=80 << 30,
                       clock_mhz=1980.0, driver="13.0", runtime="13.2", spec=specs.find_spec(name))
     monkeypatch.setattr(device, "gpu", lambda: fake)
     monkeypatch.setattr(rl, "measure_ceilings", lambda **k: rl.ceilings_for("h100-sxm"))
-    committed = xo.committed_results("h100-sxm")[0]["records"]
-    calls = []
+    committed = {(r["kernel"], r["M"]): r for r in xo.committed_results("h100-sxm")[0]["records"]
+                 if (r["N"], r["K"]) == (8192, 8192)}
+    committed.pop(("dequant/v00_torch_int4", 16), None)  # one point the stand-in says does not apply
+    workloads, measured = [], []
 
-    def sweep(vs, fmt, N, K, ms, ceilings, *, iters, log, **params):
-        calls.append((fmt, sorted(v.id for v in vs), params))
-        rs = [bench.Record(**r) for r in committed
-              if r["fmt"] == fmt and (r["N"], r["K"]) == (N, K) and r["M"] in ms]
-        return rs, [{"kernel": vs[0].id, "fmt": fmt, "M": 1, "N": N, "K": K, "reason": "handles M up to 16"}]
+    def make_workload(fmt, N, K, m_max, ms, **params):
+        workloads.append((fmt, N, K, params))
+        return ("inputs of", fmt)
 
-    monkeypatch.setattr(runner, "sweep", sweep)
+    def measure_point(v, M, work, ceilings, *, iters):
+        assert work == ("inputs of", v.fmt) and iters == 30
+        measured.append(v.id)
+        r = committed.get((v.id, M))
+        # A crossover run's records also carry the path their bound was taken at: not a Record field.
+        fields = {f.name for f in dataclasses.fields(bench.Record)}
+        return (bench.Record(**{k: x for k, x in r.items() if k in fields}), None) if r else \
+            (None, "needs torch (a stand-in's reason)")
+
+    monkeypatch.setattr(xo, "make_workload", make_workload)
+    monkeypatch.setattr(xo, "measure_point", measure_point)
     res = xo.run(out=tmp_path, ms=[1, 16, 256, 4096], log=lambda *a: None)
-    assert res.mode == "measured" and not res.sim_checks
-    assert [c[0] for c in calls] == ["fp16", "w4a16", "w8a16"]  # formats with kernels, nothing else
-    assert "fp16/v00_cublas" in calls[0][1] and "dequant/v00_torch_int4" in calls[1][1]
-    assert calls[1][2] == {"group_size": 128}
+    assert res.mode == "measured" and not res.sim_checks and res.complete
+    # One workload per format with kernels, nothing else; w4a16 with the model's group.
+    assert [w[0] for w in workloads] == [f for f in rl.FORMATS if registry.variants(fmt=f)]
+    assert ("w4a16", 8192, 8192, {"group_size": 128}) in workloads
+    assert "fp16/v00_cublas" in measured and "dequant/v00_torch_int4" in measured
     text = xo.summarize(res)
     assert text.count("MEASURED now on NVIDIA H100 80GB HBM3") >= 1 and "MODELED:" not in text
     assert {"fp16/v00_cublas (peer)", "w4a16 lab (fastest)"} <= {c.name for c in res.curves}
-    assert len(res.failures) == 3 and sorted(os.listdir(tmp_path)) == sorted(xo.FILES)
+    assert res.failures and all(f["status"] == "skipped" for f in res.failures) and "INCOMPLETE" not in text
+    assert len(res.records) + len(res.failures) == len(measured)
+    assert sorted(os.listdir(tmp_path)) == sorted([*xo.FILES, xo.JOURNAL])
+    assert json.loads((tmp_path / "results.json").read_text())["complete"] is True

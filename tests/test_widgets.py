@@ -86,19 +86,19 @@ def test_bad_input_is_a_clear_error(kwargs, exc, msg):
 
 
 def test_bound_lines_are_the_three_ceiling_bounds():
-    fig = W.draw(H100, N, K, ["fp16", "w4a16", "a8w8"], points=False)
+    fig = W.draw(H100, N, K, ["fp16", "w4a16", "a8w8", "mxfp4"], points=False)
     ls = lines(fig)
     c = rl.committed_ceilings()["h100-sxm"]
-    for f in ("fp16", "w4a16", "a8w8"):
+    for f in ("fp16", "w4a16", "a8w8", "mxfp4"):
         label = next(lb for lb in ls if lb.startswith(f"{f} three-ceiling bound (MODELED)"))
         xs, ys = ls[label].get_xdata(), ls[label].get_ydata()
         assert xs[0] == 1 and xs[-1] == xo.DEFAULT_MS[-1] and list(xs) == W.m_grid(xo.DEFAULT_MS[-1])
         for m, t in zip(xs, ys):
             assert t == pytest.approx(rl.bound(f, int(m), N, K, c).time_us, rel=1e-12)
-    # a8w8 has no kernel yet: dashed and labelled so; fp16/w4a16 have kernels
-    a8 = next(lb for lb in ls if lb.startswith("a8w8 three-ceiling"))
-    assert xo.MODEL_ONLY_LABEL in a8 and ls[a8].get_linestyle() == "--"
-    assert not any(xo.MODEL_ONLY_LABEL in lb for lb in ls if lb.startswith(("fp16 ", "w4a16 ")))
+    # mxfp4 has no kernel yet: dashed and labelled so; fp16/w4a16/a8w8 have kernels
+    mx = next(lb for lb in ls if lb.startswith("mxfp4 three-ceiling"))
+    assert xo.MODEL_ONLY_LABEL in mx and ls[mx].get_linestyle() == "--"
+    assert not any(xo.MODEL_ONLY_LABEL in lb for lb in ls if lb.startswith(("fp16 ", "w4a16 ", "a8w8 ")))
     assert not any("MEASURED" in lb for lb in ls)  # points=False
     assert "MODELED" in title(fig) and "ceilings measured on NVIDIA H100" in title(fig)
     ax = fig.axes[0]
@@ -161,12 +161,12 @@ def test_plain_roofline_and_dequant_tiles():
 
 @needs_committed
 def test_committed_points_are_measured_and_labelled_with_card_and_date():
-    fig = W.draw(H100, N, K, ["fp16", "w4a16", "a8w8"])
+    fig = W.draw(H100, N, K, ["fp16", "w4a16", "a8w8", "mxfp4"])
     ls = lines(fig)
     meas = [lb for lb in ls if "(MEASURED)" in lb]
     assert {"fp16/v00_cublas (peer) (MEASURED)", "w4a16 lab (fastest) (MEASURED)",
-            "dequant/v00_torch_int4 (peer) (MEASURED)"} <= set(meas)
-    assert not any(lb.startswith("a8w8") and "MEASURED" in lb for lb in ls)  # no a8w8 kernel
+            "dequant/v00_torch_int4 (peer) (MEASURED)", "a8w8 lab (fastest) (MEASURED)"} <= set(meas)
+    assert not any(lb.startswith("mxfp4") and "MEASURED" in lb for lb in ls)  # no mxfp4 kernel
     assert "MEASURED on NVIDIA H100 80GB HBM3 (2026-11-26)" in title(fig)
     # the measured curve is the committed record, point for point
     recs, label = W.measured_points(H100, N, K, ["w4a16"])

@@ -6,6 +6,8 @@ given); (3) launch. Kernels never see a bad argument.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..errors import UnsupportedDevice, check_array
@@ -100,5 +102,34 @@ def check_simulator_work(what: str, M: int, N: int, K: int) -> None:
                          f"or run on a GPU")
 
 
+def torch_op_available(op: str):
+    """A registry ``available`` check for a library peer calling ``torch.<op>``: () -> (ok, why not)."""
+    def available():
+        try:
+            import torch
+
+            if not torch.cuda.is_available():
+                return False, "torch sees no CUDA GPU"
+            if not hasattr(torch, op):
+                return False, f"this torch has no {op}"
+            return True, "GPU (torch)"
+        except Exception as e:  # not installed, or broken
+            return False, f"needs torch ({type(e).__name__}: {e})"
+
+    return available
+
+
+@functools.lru_cache(maxsize=None)
+def smem_function(source: str, kernel: str, defines_items: tuple, smem: int, specific: bool = False):
+    """A kernel of ``source`` allowed ``smem`` bytes of dynamic shared memory (more than 48 KB
+    must be asked for); ``specific`` builds for the arch-specific target (sm_90a: wgmma)."""
+    from .. import build
+
+    fn = build.get_function(source, kernel, dict(defines_items), specific=specific)
+    if smem > 48 * 1024:
+        fn.max_dynamic_shared_size_bytes = smem
+    return fn
+
+
 __all__ = ["array_module", "require_cupy", "check_xw", "alloc_out", "cdiv", "ensure_int32", "check_grid",
-           "check_simulator_work", "UnsupportedDevice"]
+           "check_simulator_work", "torch_op_available", "smem_function", "UnsupportedDevice"]

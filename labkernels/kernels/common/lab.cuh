@@ -93,3 +93,48 @@ __device__ __forceinline__ void dequant_word_frag(unsigned (&b)[4], unsigned w, 
         b[i] = *reinterpret_cast<const unsigned*>(&v);
     }
 }
+
+// ---------------------------------------------------------------------------
+// int8 helpers.
+// ---------------------------------------------------------------------------
+
+// What an A8W8 kernel stores: fp16 results, or, compiled with RAW=1, its raw int32
+// sums (the integer path, checked exactly before any scale is applied).
+#if defined(RAW) && RAW
+typedef int out_t;
+#else
+typedef __half out_t;
+#endif
+
+// D = A·B + D for a 16x8x32 int8 tile (sm_80+): A row-major s8 (4 regs of 4 bytes),
+// B column-major s8 (2 regs), D s32 (4 regs). Exact: int32 accumulation of int8
+// products. The fragments hold the same *bytes* as an m16n8k16 fp16 MMA's, so the
+// same ldmatrix addressing feeds both (PTX ISA, "mma.m16n8k32").
+__device__ __forceinline__ void mma_s8_m16n8k32(int (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 "
+                 "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Sum an int over the 32 lanes of a warp.
+__device__ __forceinline__ int warp_sum_int(int v)
+{
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1)
+        v += __shfl_xor_sync(0xffffffffu, v, off);
+    return v;
+}
+
+// Eight signed int4 -> eight int8 *times 16*, two 4-byte registers, no per-element work.
+// The word holds two's-complement nibbles (an offline XOR with 8 turned the stored
+// q + 8 into q), byte j = q[j] | q[4 + j] << 4. A nibble in the HIGH half of a byte
+// is already a correctly signed int8 equal to 16·q, so masking is the whole unpack:
+//   lo = bytes q[0..3]·16,   hi = bytes q[4..7]·16.
+// The 16 is a power of two: it leaves int32 sums exact and is divided out of the scale.
+__device__ __forceinline__ void int4x8_to_int8x16(unsigned w, unsigned& lo, unsigned& hi)
+{
+    lo = (w << 4) & 0xF0F0F0F0u;
+    hi = w & 0xF0F0F0F0u;
+}

@@ -21,15 +21,13 @@ outside every timing.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ... import build, device
 from ...errors import UnsupportedDevice, check_array, check_divisible
 from ...registry import register
 from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, ensure_int32,
-                       require_cupy)
+                       require_cupy, smem_function, torch_op_available)
 from . import v01_gemv_numba
 
 ARCHS_ALL = ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
@@ -224,7 +222,7 @@ def mma_skinny(x, qweight, scales, zeros=None, out=None):
     sms = device.gpu().sms
     splits = max(1, min(8, (2 * sms) // blocks, cdiv(K, SKINNY_DEFINES["KCH"])))
     part = xp.empty((splits, M, N), dtype=xp.float32) if splits > 1 else None
-    _big_smem_fn("dequant/v06_mma_skinny.cu", "w4a16_mma_skinny", tuple(SKINNY_DEFINES.items()), SKINNY_SMEM)(
+    smem_function("dequant/v06_mma_skinny.cu", "w4a16_mma_skinny", tuple(SKINNY_DEFINES.items()), SKINNY_SMEM)(
         (cdiv(cdiv(N, 8), w), cdiv(M, 16), splits), (32 * w,),
         _args(x, qweight, scales, zeros, out, M, N, K, G, _NULL if part is None else part),
         shared_mem=SKINNY_SMEM)
@@ -232,13 +230,6 @@ def mma_skinny(x, qweight, scales, zeros=None, out=None):
         red = build.get_function("dequant/v06_mma_skinny.cu", "w4a16_splitk_reduce", SKINNY_DEFINES)
         red((cdiv(M * N, 256),), (256,), (part, out, np.int32(M * N), np.int32(splits)))
     return out
-
-
-@functools.lru_cache(maxsize=None)
-def _big_smem_fn(source, kernel, defines_items, smem):
-    fn = build.get_function(source, kernel, dict(defines_items))
-    fn.max_dynamic_shared_size_bytes = smem  # more than 48 KB must be asked for
-    return fn
 
 
 def gemm_mma(x, qweight, scales, zeros=None, out=None):
@@ -249,7 +240,7 @@ def gemm_mma(x, qweight, scales, zeros=None, out=None):
     if cdiv(M, 128) > 65535:
         raise ValueError(f"M={M} is too large for one launch (grid.y <= 65535 tiles of 128)")
     out = alloc_out(xp, out, M, N)
-    _big_smem_fn("dequant/v07_gemm_mma.cu", "w4a16_gemm_mma", tuple(GEMM_DEFINES.items()), GEMM_SMEM)(
+    smem_function("dequant/v07_gemm_mma.cu", "w4a16_gemm_mma", tuple(GEMM_DEFINES.items()), GEMM_SMEM)(
         (cdiv(N, 128), cdiv(M, 128)), (256,), _args(x, qweight, scales, zeros, out, M, N, K, G),
         shared_mem=GEMM_SMEM)
     return out
@@ -260,17 +251,7 @@ def gemm_mma(x, qweight, scales, zeros=None, out=None):
 # --------------------------------------------------------------------------
 
 
-def _torch_ok():
-    try:
-        import torch
-
-        if not torch.cuda.is_available():
-            return False, "torch sees no CUDA GPU"
-        if not hasattr(torch, "_weight_int4pack_mm"):
-            return False, "this torch has no _weight_int4pack_mm"
-        return True, "GPU (torch)"
-    except Exception as e:  # not installed, or broken
-        return False, f"needs torch ({type(e).__name__}: {e})"
+_torch_ok = torch_op_available("_weight_int4pack_mm")
 
 
 def _torch_prepare(inputs: dict) -> dict:

@@ -1,0 +1,187 @@
+// v09_wgmma — A8W8 GEMM with Hopper's warpgroup MMA (wgmma, sm_90a only).
+//
+// Computes  Y[m, n] = (sum_k X[m, k] * W[n, k]) * sx[m] * sw[n]   (as v02, any M)
+// Block: 2 warpgroups (256 threads) over a 128 x 256 tile of Y; each warpgroup owns
+// 64 x 256 outputs: one wgmma m64n256k32 per 32 values of k, 128 int32 per thread.
+// Grid: one dimension, grouped block order as v06.
+//
+// Bound: MMA at the wgmma int8 rate (the datasheet's Tensor Core peak), which mma.sync
+// cannot reach on Hopper.
+// Changed from v06: v06 is limited by shared-memory traffic, not by its MMAs. Every
+// warp copies its A and B fragments from shared memory into registers (ldmatrix)
+// before each mma.sync, so a warp reading 4 KB per 32 MMAs, times 8 warps, saturates
+// the 128 bytes per clock shared memory delivers. wgmma reads both operands straight
+// from shared memory, once per warpgroup (4 warps), through a *matrix descriptor*:
+// the tile's address plus how its rows are laid out. The rows here are 128 bytes of
+// k, stored with the 128-byte swizzle the descriptor announces (16-byte chunk c of
+// row r sits at chunk c ^ (r % 8)), so the Tensor Cores read them without bank
+// conflicts; stepping 32 bytes along k is adding 2 to the descriptor's address field.
+// wgmma is asynchronous: issue, commit a group, and wait for it only before its
+// registers or its shared-memory slot are needed again — one group stays in flight
+// while the next tile is issued. cp.async writes shared memory through the generic
+// proxy and wgmma reads it through the async proxy: fence.proxy.async orders the two.
+//
+// Expects: #define STAGES, RAW. Needs K % 16 == 0. Dynamic shared memory:
+// STAGES * (128 + 256) * 128 + 1024 bytes (the extra 1 KB aligns the tiles to the swizzle).
+#include "lab.cuh"
+
+#define BM 128
+#define BN 256
+#define BK 128                    // bytes (= k) per stage: one 128-byte swizzle row
+#define A_STAGE (BM * BK)         // bytes
+#define B_STAGE (BN * BK)
+#define GROUP_M 8
+
+// 64-bit shared-memory matrix descriptor of a K-major tile with the 128-byte swizzle
+// (PTX ISA, "Matrix Descriptor Format"): start address >> 4 in bits 0-13, leading
+// byte offset (unused with this swizzle) in 16-29, stride byte offset >> 4 in 32-45
+// (1024: from one group of 8 rows to the next), swizzle mode 1 (128 B) in bits 62-63.
+__device__ __forceinline__ unsigned long long smem_desc(const void* p)
+{
+    const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+    return (unsigned long long)((a & 0x3FFFF) >> 4) | ((unsigned long long)1 << 16) | ((unsigned long long)(1024 >> 4) << 32) | ((unsigned long long)1 << 62);
+}
+
+// D (+)= A·B for a 64 x 256 x 32 int8 tile of one warpgroup, both operands in shared memory.
+__device__ __forceinline__ void wgmma_s8_m64n256k32(int (&d)[128], unsigned long long da, unsigned long long db, int accumulate)
+{
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, %128, %129, p;\n}\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]),
+          "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]),
+          "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]),
+          "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31]),
+          "+r"(d[32]), "+r"(d[33]), "+r"(d[34]), "+r"(d[35]), "+r"(d[36]), "+r"(d[37]), "+r"(d[38]), "+r"(d[39]),
+          "+r"(d[40]), "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47]),
+          "+r"(d[48]), "+r"(d[49]), "+r"(d[50]), "+r"(d[51]), "+r"(d[52]), "+r"(d[53]), "+r"(d[54]), "+r"(d[55]),
+          "+r"(d[56]), "+r"(d[57]), "+r"(d[58]), "+r"(d[59]), "+r"(d[60]), "+r"(d[61]), "+r"(d[62]), "+r"(d[63]),
+          "+r"(d[64]), "+r"(d[65]), "+r"(d[66]), "+r"(d[67]), "+r"(d[68]), "+r"(d[69]), "+r"(d[70]), "+r"(d[71]),
+          "+r"(d[72]), "+r"(d[73]), "+r"(d[74]), "+r"(d[75]), "+r"(d[76]), "+r"(d[77]), "+r"(d[78]), "+r"(d[79]),
+          "+r"(d[80]), "+r"(d[81]), "+r"(d[82]), "+r"(d[83]), "+r"(d[84]), "+r"(d[85]), "+r"(d[86]), "+r"(d[87]),
+          "+r"(d[88]), "+r"(d[89]), "+r"(d[90]), "+r"(d[91]), "+r"(d[92]), "+r"(d[93]), "+r"(d[94]), "+r"(d[95]),
+          "+r"(d[96]), "+r"(d[97]), "+r"(d[98]), "+r"(d[99]), "+r"(d[100]), "+r"(d[101]), "+r"(d[102]), "+r"(d[103]),
+          "+r"(d[104]), "+r"(d[105]), "+r"(d[106]), "+r"(d[107]), "+r"(d[108]), "+r"(d[109]), "+r"(d[110]), "+r"(d[111]),
+          "+r"(d[112]), "+r"(d[113]), "+r"(d[114]), "+r"(d[115]), "+r"(d[116]), "+r"(d[117]), "+r"(d[118]), "+r"(d[119]),
+          "+r"(d[120]), "+r"(d[121]), "+r"(d[122]), "+r"(d[123]), "+r"(d[124]), "+r"(d[125]), "+r"(d[126]), "+r"(d[127])
+        : "l"(da), "l"(db), "r"(accumulate));
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;" :: "n"(N) : "memory"); }
+// Pin the accumulators: the compiler may not move or read them across this point
+// (otherwise ptxas must serialize the asynchronous wgmma pipeline to stay correct).
+__device__ __forceinline__ void fence_operands(int (&d)[128])
+{
+#pragma unroll
+    for (int i = 0; i < 128; ++i) asm volatile("" : "+r"(d[i]) :: "memory");
+}
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+
+extern "C" __global__ void __launch_bounds__(256, 1)
+a8w8_wgmma(const signed char* __restrict__ X, const __half* __restrict__ SX,
+           const signed char* __restrict__ W, const __half* __restrict__ SW,
+           out_t* __restrict__ Y, int M, int N, int K)
+{
+    extern __shared__ unsigned char smem_raw[];
+    // The swizzle pattern repeats every 1024 bytes and is anchored to the address: align.
+    unsigned char* smem = smem_raw + ((1024 - (static_cast<unsigned>(__cvta_generic_to_shared(smem_raw)) & 1023)) & 1023);
+    unsigned char* As = smem;
+    unsigned char* Bs = smem + STAGES * A_STAGE;
+
+    const int tiles_m = (M + BM - 1) / BM, tiles_n = (N + BN - 1) / BN;
+    const int per_group = GROUP_M * tiles_n, group = blockIdx.x / per_group;
+    const int first_m = group * GROUP_M, size_m = min(tiles_m - first_m, GROUP_M);
+    const int m0 = (first_m + (blockIdx.x % per_group) % size_m) * BM;
+    const int n0 = ((blockIdx.x % per_group) / size_m) * BN;
+
+    const int tid = threadIdx.x, wg = tid >> 7, t = tid & 127, warp = t >> 5, lane = t & 31;
+    const int KC = (K + BK - 1) / BK;
+
+    // 16-byte chunk c of tile row r goes to chunk c ^ (r % 8): the 128-byte swizzle.
+    auto load_stage = [&](int slot, int kc) {
+        unsigned char* as = As + slot * A_STAGE;
+        unsigned char* bs = Bs + slot * B_STAGE;
+#pragma unroll
+        for (int i = 0; i < BM * 8 / 256; ++i) {
+            const int e = tid + 256 * i, r = e >> 3, c = e & 7, k = kc * BK + 16 * c;
+            const bool ok = m0 + r < M && k < K;
+            cp_async16(as + r * BK + 16 * (c ^ (r & 7)), ok ? (const void*)(X + (size_t)(m0 + r) * K + k) : (const void*)X,
+                       ok ? 16 : 0);
+        }
+#pragma unroll
+        for (int i = 0; i < BN * 8 / 256; ++i) {
+            const int e = tid + 256 * i, r = e >> 3, c = e & 7, k = kc * BK + 16 * c;
+            const bool ok = n0 + r < N && k < K;
+            cp_async16(bs + r * BK + 16 * (c ^ (r & 7)), ok ? (const void*)(W + (size_t)(n0 + r) * K + k) : (const void*)W,
+                       ok ? 16 : 0);
+        }
+    };
+
+    int d[128];
+#pragma unroll
+    for (int i = 0; i < 128; ++i) d[i] = 0;
+
+#pragma unroll
+    for (int s = 0; s < STAGES - 2; ++s) {
+        if (s < KC) load_stage(s, s);
+        cp_async_commit();
+    }
+    for (int kc = 0; kc < KC; ++kc) {
+        // Tiles up to kc + STAGES - 2 are in flight; wait for kc's, then make the copies
+        // visible to the async proxy and to every thread.
+        cp_async_wait<STAGES - 3>();
+        fence_proxy_async();
+        __syncthreads();
+        // The slot loaded now was last read by the wgmma group of kc - 2, finished below.
+        if (kc + STAGES - 2 < KC) load_stage((kc + STAGES - 2) % STAGES, kc + STAGES - 2);
+        cp_async_commit();
+
+        const int slot = kc % STAGES;
+        const unsigned long long da = smem_desc(As + slot * A_STAGE + wg * 64 * BK);
+        const unsigned long long db = smem_desc(Bs + slot * B_STAGE);
+        fence_operands(d);
+        wgmma_fence();
+#pragma unroll
+        for (int ks = 0; ks < BK / 32; ++ks)  // +32 bytes along k = +2 in the address field
+            wgmma_s8_m64n256k32(d, da + 2 * ks, db + 2 * ks, 1);
+        wgmma_commit();
+        wgmma_wait<1>();  // the group of kc - 1 is done: its slot may be refilled next time round
+        fence_operands(d);
+    }
+    wgmma_wait<0>();
+    fence_operands(d);
+    cp_async_wait<0>();
+
+    // Accumulator layout: warp w of the warpgroup holds rows 16w..16w+15; in each 8-column
+    // block i, d[4i], d[4i+1] are row lane/4, columns 2(lane%4), +1; d[4i+2], d[4i+3] row + 8.
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const int m = m0 + 64 * wg + 16 * warp + lane / 4 + 8 * h;
+        if (m >= M) continue;
+#if !RAW
+        const float sx = __half2float(SX[m]);
+#endif
+#pragma unroll
+        for (int i = 0; i < 32; ++i) {
+            const int n = n0 + 8 * i + 2 * (lane & 3);
+            const int a = d[4 * i + 2 * h], b = d[4 * i + 2 * h + 1];
+#if RAW
+            if (n < N) Y[(size_t)m * N + n] = a;
+            if (n + 1 < N) Y[(size_t)m * N + n + 1] = b;
+#else
+            const float y0 = (float)a * sx * (n < N ? __half2float(SW[n]) : 0.f);
+            const float y1 = (float)b * sx * (n + 1 < N ? __half2float(SW[n + 1]) : 0.f);
+            if (n + 1 < N && (N & 1) == 0) {
+                *reinterpret_cast<__half2*>(Y + (size_t)m * N + n) = __floats2half2_rn(y0, y1);
+            } else {
+                if (n < N) Y[(size_t)m * N + n] = __float2half(y0);
+                if (n + 1 < N) Y[(size_t)m * N + n + 1] = __float2half(y1);
+            }
+#endif
+        }
+    }
+}
