@@ -93,7 +93,9 @@ def int8_table() -> str:
     recs = d["records"]
     out = [f"Measured on {_env_line(d['env'])}; medians of 30 calls from DRAM; A8W8: int8 per-token activations, "
            "int8 per-channel weights; W4A8: int4 weights, group 128. The bound is the three-ceiling bound at the "
-           "`mma.sync` int8 rate; cuBLAS int8 (`torch._int_mm`, int32 out, M > 16) is timed without its scales.", ""]
+           "measured `mma.sync` int8 rate, or for the `wgmma` kernel (v09) at the datasheet int8 peak (1979 TOP/s; "
+           "no wgmma microbenchmark yet); cuBLAS int8 (`torch._int_mm`, int32 out, M > 16) is timed without its "
+           "scales.", ""]
     out += ["| N×K | M | fastest lab A8W8 kernel | µs | TOP/s | % of its bound | vs cuBLAS int8 | vs cuBLAS fp16 "
             "| fastest lab W4A8 | µs | vs lab W4A16 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -154,7 +155,7 @@ def compile_source(
     nvrtc = _nvrtc()
     text = with_defines(source, defines, name)
     opts = [f"--gpu-architecture={arch}", "-std=c++17", "-default-device",
-            f"-I{COMMON_DIR}"] + [f"-I{d}" for d in cuda_include_dirs()] + list(options)
+            f"-I{COMMON_DIR}", f"-I{KERNEL_DIR}"] + [f"-I{d}" for d in cuda_include_dirs()] + list(options)
     (prog,) = _check(nvrtc, nvrtc.nvrtcCreateProgram(text.encode(), name.encode(), 0, [], []), "nvrtcCreateProgram")
     try:
         opts_b = [o.encode() for o in opts]
@@ -224,11 +225,31 @@ def _cache_dir() -> Path:
     return d
 
 
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def source_closure(path: Path, seen: dict | None = None) -> dict:
+    """``path`` and every local header it includes (``#include "..."`` found under the
+    common or kernels folder), recursively: {path: text}. The cubin cache key hashes all
+    of them, so editing lab.cuh or an included kernel rebuilds what uses it."""
+    seen = {} if seen is None else seen
+    path = Path(path)
+    if path in seen:
+        return seen
+    seen[path] = text = path.read_text()
+    for name in _INCLUDE.findall(text):
+        for d in (path.parent, COMMON_DIR, KERNEL_DIR):
+            if (d / name).is_file():
+                source_closure((d / name).resolve(), seen)
+                break
+    return seen
+
+
 @functools.lru_cache(maxsize=256)
 def _module(relpath: str, arch: str, defines_items: tuple, options: tuple):
     import cupy
 
-    src = source_path(relpath).read_text()
+    src = [t for _, t in sorted((str(p), t) for p, t in source_closure(source_path(relpath).resolve()).items())]
     key = hashlib.sha256(repr((src, arch, defines_items, options, nvrtc_version())).encode()).hexdigest()[:24]
     path = _cache_dir() / f"{Path(relpath).stem}-{arch}-{key}.cubin"
     if not path.exists():

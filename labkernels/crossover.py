@@ -291,9 +291,20 @@ def committed_results(gpu_key: str, root=None) -> list[dict]:
     return runs
 
 
+def _kernel_path(kernel: str) -> str:
+    """The MMA path that bounds a recorded kernel (see runner.kernel_path); by name for kernels
+    this version no longer registers."""
+    from . import registry, runner
+
+    try:
+        return runner.kernel_path(registry.get(kernel))
+    except ValueError:
+        return "library" if _is_peer(kernel) else "mma_sync"
+
+
 def _rebound(r: dict, ceilings: rl.Ceilings) -> dict:
     """The record with its bound and % of bound recomputed against the model's ceilings."""
-    path = "library" if _is_peer(r["kernel"]) else "mma_sync"
+    path = _kernel_path(r["kernel"])
     kw = {"group_size": FORMAT_PARAMS[r["fmt"]]["group_size"]} if r["fmt"] in FORMAT_PARAMS else {}
     b = rl.bound(r["fmt"], r["M"], r["N"], r["K"], ceilings, path=path, **kw)
     r = dict(r)

@@ -280,5 +280,55 @@ add(Problem(
 ))
 
 
+# --------------------------------------------------------------------------
+# FP8: e4m3 activations and weights (codes as uint8), fp32 per-token / per-channel scales.
+# --------------------------------------------------------------------------
+
+
+def random_e4m3(rng: np.random.Generator, shape) -> np.ndarray:
+    """e4m3 codes of N(0, 1) values (no NaN code), with ±448 (0x7E, 0xFE) and the smallest
+    subnormal (0x01) present: the codes where a decoder's exponent or sign handling shows."""
+    from . import formats
+
+    c = formats.encode_e4m3(rng.standard_normal(shape, dtype=np.float32))
+    if c.size >= 3:
+        flat = c.reshape(-1)
+        i, j, k = rng.choice(flat.size, size=3, replace=False)
+        flat[i], flat[j], flat[k] = 0x7E, 0xFE, 0x01
+    return c
+
+
+def _fp8_inputs(M, N, K, rng):
+    return {
+        "x": random_e4m3(rng, (M, K)),
+        "x_scale": rng.uniform(0.5, 1.0, size=(M, 1)).astype(np.float32),
+        "w": random_e4m3(rng, (N, K)),
+        # 1/sqrt(K) keeps |Y| near 1 for any K (e4m3 of N(0, 1) has unit rms).
+        "w_scale": (rng.uniform(0.5, 1.0, size=(N, 1)) / np.sqrt(K)).astype(np.float32),
+    }
+
+
+def _fp8_reference(inp):
+    from . import formats
+
+    x = formats.decode_e4m3(inp["x"]).astype(np.float64)
+    w = formats.decode_e4m3(inp["w"]).astype(np.float64)
+    return (x @ w.T) * inp["x_scale"].astype(np.float64) * inp["w_scale"].astype(np.float64).T
+
+
+add(Problem(
+    fmt="fp8",
+    description="Y = (Xq·Wqᵀ)·sx·swᵀ: Xq [M,K] and Wq [N,K] float8_e4m3fn codes (uint8); fp32 per-token "
+                "scales sx [M,1] and per-channel sw [N,1] (per-tensor: all equal); fp32 accumulation; Y fp16",
+    make_inputs=_fp8_inputs,
+    reference=_fp8_reference,
+    # Products of two e4m3 values are exact in fp32; the sums are not (Hopper's fp8 Tensor
+    # Cores also keep fewer bits than fp32 while accumulating), then fp16 output rounding.
+    tol=2.0**-9,
+    norm_tol=2e-3,
+    row_inputs=("x", "x_scale"),
+))
+
+
 def get(fmt: str) -> Problem:
     return PROBLEMS[check_choice("format", fmt, PROBLEMS)]

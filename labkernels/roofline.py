@@ -83,7 +83,7 @@ FORMATS: dict[str, Format] = {f.key: f for f in [
     Format("w8a16", "int8 weights (per-channel fp16 scales), fp16 activations", 16, 8, group_size=None),
     Format("a8w8", "int8 weights (per-channel) and activations (per-token), fp16 scales", 8, 8),
     Format("w4a8", "int4 weights (group 128), int8 activations (per-token)", 8, 4 + 16 / 128, group_size=128),
-    Format("fp8", "e4m3 weights and activations, per-tensor scales", 8, 8),
+    Format("fp8", "e4m3 weights and activations, fp32 per-token / per-channel scales", 8, 8),
     Format("mxfp8", "MXFP8 e4m3, E8M0 scale per 32 along K (both operands)", 8.25, 8.25, group_size=32),
     Format("mxfp4", "MXFP4 e2m1, E8M0 scale per 32 along K (both operands)", 4.25, 4.25, group_size=32),
     Format("nvfp4", "NVFP4 e2m1, E4M3 scale per 16 along K + fp32 per tensor (both operands)", 4.5, 4.5,
@@ -132,7 +132,10 @@ def get_format(fmt: str) -> Format:
 # --------------------------------------------------------------------------
 
 MMA_PRECISIONS = ("fp16", "int8", "fp8", "fp4")
-PATHS = ("mma_sync", "library")
+#: Whose MMA rate bounds a kernel: the lab's mma.sync kernels (measured microbenchmark), the
+#: vendor library (measured GEMM), or Hopper's wgmma (the datasheet dense peak: the lab has no
+#: wgmma microbenchmark yet, so its wgmma kernels are held to the number on the spec sheet).
+PATHS = ("mma_sync", "library", "wgmma")
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,13 @@ class Ceilings:
 
     def mma_rate(self, precision: str, path: str = "mma_sync") -> float:
         path = check_choice("path", path, PATHS)
+        if path == "wgmma":
+            if not self.key:
+                raise ValueError(f"{self.gpu} is not in the spec table: no datasheet peak to bound a wgmma kernel with")
+            rate = (_specs.spec(self.key).peaks.get(precision) or 0) * 1e12
+            if not rate:
+                raise ValueError(f"{self.gpu} has no datasheet {precision} peak")
+            return rate
         table = self.mma if path == "mma_sync" else self.library
         rate = table.get(precision)
         if not rate:

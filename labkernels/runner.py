@@ -104,11 +104,15 @@ def measure(v: "registry.Variant", M: int, work: Workload, ceilings, *, iters: i
         t = bench.time_kernel(call, args, warmup=warmup, iters=iters, flush_l2=work.n_sets == 0)
     except Exception as e:  # a kernel that faults while timed: record, go on
         return None, f"raised while timed: {type(e).__name__}: {e}"
-    path = "library" if v.reference else "mma_sync"
-    rec = bench.make_record(v.id, v.fmt, M, work.N, work.K, t, ceilings, checked=True, kernel_path=path,
+    rec = bench.make_record(v.id, v.fmt, M, work.N, work.K, t, ceilings, checked=True, kernel_path=kernel_path(v),
                             note=f"checked: max err {r.max_rel_err:.1e} on {r.message}",
                             **_bound_params(work))
     return rec, None
+
+
+def kernel_path(v: "registry.Variant") -> str:
+    """The MMA path whose rate bounds ``v``: a library peer's, wgmma's, or the lab's mma.sync."""
+    return "library" if v.reference else "wgmma" if v.requires == "wgmma" else "mma_sync"
 
 
 def _bound_params(work: Workload) -> dict:

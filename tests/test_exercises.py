@@ -99,3 +99,41 @@ def test_twin_notebook_matches_its_percent_file():
     assert all(c.get("outputs", []) == [] and c.get("execution_count") is None
                for c in ex_nb["cells"] if c["cell_type"] == "code")
     assert any("answer" in c["metadata"].get("tags", []) for c in ex_nb["cells"])
+
+
+@pytest.mark.parametrize("ex_id, fn, defines", [("ex06", "gemv", "GEMV_DEFINES"),
+                                                ("ex07", "mma_tiles", "MMA_TILE_DEFINES")])
+def test_cuda_exercise_notebooks_launch_and_check_their_kernel(ex_id, fn, defines):
+    """The notebook of a CUDA C exercise (ex06, ex07) points at the .cu next to it, launches it with the
+    grader's entry, defines and launcher, and its last cell checks that file."""
+    import inspect
+
+    ex = grading.get(ex_id)
+    stem = Path(ex.solution).stem
+    assert getattr(launchers, defines) == ex.defines
+    for tree in (SOLUTIONS, EXERCISES):
+        mod = _module(tree / f"{stem}.py")
+        assert mod.SOURCE == tree / ex.solution
+        src = inspect.getsource(getattr(mod, fn))
+        assert f'entry="{ex.entry}"' in src and f"defines=launchers.{defines}" in src
+        assert f"launchers.{ex.launcher}(fn, " in src
+        nb = grading.ipynb.read(tree / f"{stem}.ipynb")
+        assert nb["metadata"]["labkernels"]["exercise"] == stem
+        code = [src for _, src in grading.ipynb.code_cells(nb)]
+        assert code[-1] == f'if __name__ == "__main__":\n    grading.check("{ex.id}", SOURCE)'
+
+
+@pytest.mark.parametrize("ex_id", ["ex06", "ex07"])
+def test_cuda_exercise_notebook_runs_as_a_script(ex_id):
+    """``python ex06_dp4a_dot.py`` (the notebook's cells, top to bottom) checks the .cu next to it: here the
+    compile checks pass and the numeric tests say they need a GPU."""
+    import subprocess
+    import sys
+
+    ex = grading.get(ex_id)
+    p = subprocess.run([sys.executable, str(SOLUTIONS / ex.solution.replace(".cu", ".py"))], capture_output=True,
+                       text=True, timeout=300, cwd=ROOT, env={**__import__("os").environ, "LABKERNELS_NO_GPU": "1"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.count("PASS") == len(ex.static) and "NEEDS GPU" in p.stdout, p.stdout
+    visible = ex.max_score - sum(c.points for c in ex.cases if c.hidden)  # the in-notebook check runs no hidden case
+    assert f"{ex.id} ({Path(ex.solution).name}): {len(ex.static):g}/{visible:g} points" in p.stdout, p.stdout

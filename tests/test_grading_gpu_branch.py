@@ -12,7 +12,10 @@ kernels run in the simulator: all of that branch's own code runs, only the
 device is missing. The stand-in's ``RawModule`` insists on being handed a real
 ELF cubin, and it runs a NumPy GEMV for ``fp16_gemv_warp`` (so ex02 "passes"
 whatever the student wrote: these tests check the plumbing, not ex02's
-numerics, which only a GPU checks).
+numerics, which only a GPU checks), and NumPy A8W8 for ex06's and ex07's
+kernels after checking that the launcher's grid covers Y. ``FAKE_CUPY_GPU=t4``
+makes the stand-in an sm_75 GPU, to check that ex07 (sm_80+) says the GPU is
+too old instead of failing.
 
 Written after every numeric test of ex01 and ex02 failed on an H100 with
 nothing but ``TokenError: ('source code cannot contain null bytes', (1, 0))``:
@@ -36,7 +39,7 @@ import numpy as np
 import pytest
 
 from labkernels import device, grading
-from labkernels.grading import runner, submission, worker
+from labkernels.grading import gradescope, runner, submission, worker
 from labkernels.grading.exercise import Perf
 from labkernels.grading.sandbox import RESULT, Sandbox, write_array
 from labkernels.grading.tasks.ex01_unpack_int4 import memory_bound
@@ -44,10 +47,14 @@ from labkernels.grading.tasks.ex01_unpack_int4 import memory_bound
 ROOT = Path(__file__).resolve().parents[1]
 SOL01 = ROOT / "solutions" / "ex01_unpack_int4.py"
 SOL02 = ROOT / "solutions" / "ex02_fp16_gemv.cu"
+SOL06 = ROOT / "solutions" / "ex06_dp4a_dot.cu"
+SOL07 = ROOT / "solutions" / "ex07_mma_fragment.cu"
 TIME_LIMIT = 30.0
 
 H100 = device.GPU(index=0, name="NVIDIA H100 80GB HBM3", cc=(9, 0), sms=132, l2_bytes=50 << 20,
                   mem_bytes=80 << 30, clock_mhz=1980.0, driver="13.0", runtime="13.0")
+T4 = device.GPU(index=0, name="Tesla T4", cc=(7, 5), sms=40, l2_bytes=4 << 20, mem_bytes=15 << 30,
+                clock_mhz=1590.0, driver="13.0", runtime="13.0")
 
 # The stand-in CuPy. FAKE_CUPY_FAIL=asarray makes the host-to-device copy raise what the H100 run
 # reported; FAKE_CUPY_FAIL=kernel makes a RawKernel launch raise.
@@ -96,6 +103,17 @@ class _Kernel:
         if self.name == "fp16_gemv_warp":
             x, w, y, M, N, K = args
             y[...] = (x.astype(_np.float32) @ w.astype(_np.float32).T).astype(y.dtype)
+        if self.name in ("a8w8_gemv_warp", "a8w8_mma_tile"):  # ex06, ex07: X, SX, W, SW, Y, M, N, K
+            x, sx, w, sw, y, M, N, K = args
+            warps = block[0] // 32
+            if self.name == "a8w8_gemv_warp":  # one warp per row of W
+                covers = grid[0] * warps >= N
+            else:  # warp j of block (bx, by): rows 16 * by.., columns 8 * (warps * bx + j)..
+                covers = 8 * grid[0] * warps >= N and 16 * grid[1] >= M
+            if not covers:
+                raise RuntimeError(f"{self.name}: grid {grid} x block {block} does not cover Y [{M}, {N}]")
+            s = (x.astype(_np.float64) @ w.astype(_np.float64).T).astype(_np.float32)
+            y[...] = (s * sx.astype(_np.float32) * sw.astype(_np.float32).T).astype(y.dtype)
 
 
 class RawModule:
@@ -144,6 +162,11 @@ def getDeviceCount():
 
 
 def getDeviceProperties(i):
+    import os
+
+    if os.environ.get("FAKE_CUPY_GPU") == "t4":  # an sm_75 GPU, as Colab's free tier has
+        return {"name": b"Tesla T4", "major": 7, "minor": 5, "multiProcessorCount": 40,
+                "l2CacheSize": 4 << 20, "totalGlobalMem": 15 << 30, "clockRate": 1590000}
     return {"name": b"NVIDIA H100 80GB HBM3", "major": 9, "minor": 0, "multiProcessorCount": 132,
             "l2CacheSize": 50 << 20, "totalGlobalMem": 80 << 30, "clockRate": 1980000}
 
@@ -179,8 +202,17 @@ def fake_gpu(tmp_path, monkeypatch):
     monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "1")
     monkeypatch.delenv("LABKERNELS_NO_GPU", raising=False)
     monkeypatch.delenv("FAKE_CUPY_FAIL", raising=False)
+    monkeypatch.delenv("FAKE_CUPY_GPU", raising=False)
     monkeypatch.setattr(device, "gpu", lambda: H100)  # the grader's view: it lets the worker look
     return site
+
+
+@pytest.fixture
+def fake_t4(fake_gpu, monkeypatch):
+    """The same, with an sm_75 GPU (Colab's T4): no int8 mma.sync m16n8k32."""
+    monkeypatch.setenv("FAKE_CUPY_GPU", "t4")
+    monkeypatch.setattr(device, "gpu", lambda: T4)
+    return fake_gpu
 
 
 def _small(ex_id, n_cases, perf=None):
@@ -329,3 +361,71 @@ def test_traceback_tail_keeps_the_last_lines_and_never_raises():
         assert "Unprintable" in worker.traceback_tail(e)
         assert worker._message(e).startswith("Unprintable: <str() of the exception failed")
     assert "null bytes" in worker.traceback_tail(tokenize.TokenError("source code cannot contain null bytes", (1, 0)))
+
+
+# --------------------------------------------------------------------------
+# ex06 and ex07: their cubins load on an "H100"; ex07 on an sm_75 GPU says the GPU is too old.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ex_id, sol", [("ex06", SOL06), ("ex07", SOL07)])
+def test_gpu_branch_int8_exercises_load_their_cubins_and_run(fake_gpu, ex_id, sol):
+    """Built for sm_90 into a cubin, loaded, launched by the grader's launcher (the stand-in checks that
+    its grid covers Y and computes A8W8 in NumPy: plumbing, not the kernel's numerics)."""
+    ex, small = _small(ex_id, 3)
+    with Sandbox(ex, submission.from_text(sol.read_text(), ex), time_limit=TIME_LIMIT) as box:
+        r = runner.run(small, box)
+    assert r.on_gpu and all(t.passed for t in r.tests), str(r)
+    assert all(t.on_gpu for t in r.tests[len(ex.static):]) and "needs" not in r.gpu_line(), r.gpu_line()
+
+
+def test_gpu_branch_ex07_on_an_sm75_gpu_says_the_gpu_is_too_old(fake_t4):
+    """On a T4 the compile checks (sm_80, sm_90) still count; every numeric test says why it did not run,
+    scores 0 and is never "failed" for the kernel's sake; nothing is built for sm_75 (ptxas would refuse
+    m16n8k32 there, and the tests would read "does not compile")."""
+    ex = grading.get("ex07")
+    with Sandbox(ex, submission.from_text(SOL07.read_text(), ex), time_limit=TIME_LIMIT) as box:
+        r = runner.run(ex, box)
+    static, cases = r.tests[:len(ex.static)], r.tests[len(ex.static):]
+    assert [t.status for t in static] == ["passed"] * len(ex.static), str(r)
+    assert len(cases) == len(ex.cases) and r.device == "GPU Tesla T4 (sm_75)", str(r)
+    for t in cases:
+        assert t.status == "needs_gpu" and t.kind == "needs_arch" and t.score == 0 and t.on_gpu is None, str(r)
+        assert "needs mma.sync s8 m16n8k32 (sm_80+); this GPU is GPU Tesla T4 (sm_75): not run here" in t.output
+        assert "hint: this GPU lacks an instruction the exercise is about" in t.output
+    assert not r.failed and not r.passed and r.score == len(ex.static)
+    assert "could not run on this GPU (needs a newer one, scored 0): ex07 M=16 N=8 K=32" in r.gpu_line()
+    res = gradescope.results_json(r)
+    assert all(t["status"] == "failed" and "needs-gpu" in t["tags"] and t["extra_data"]["failure"] == "needs_arch"
+               for t in res["tests"][len(ex.static):])
+
+
+def test_gpu_branch_ex06_runs_on_the_same_sm75_gpu(fake_t4):
+    """dp4a is sm_61+: ex06 builds for the T4 (sm_75) and runs there."""
+    ex, small = _small("ex06", 2)
+    with Sandbox(ex, submission.from_text(SOL06.read_text(), ex), time_limit=TIME_LIMIT) as box:
+        r = runner.run(small, box)
+    assert r.on_gpu and r.device == "GPU Tesla T4 (sm_75)" and all(t.passed for t in r.tests), str(r)
+
+
+def test_perf_on_a_gpu_without_the_capability_is_not_timed():
+    """A performance test of an exercise whose cases need sm_80 is not timed on a T4, and says why."""
+    from labkernels.grading.tasks._a8w8 import a8w8_bound
+
+    ex = grading.get("ex07")
+    small = dataclasses.replace(ex, static=(), cases=ex.cases[:1],
+                                perf=Perf(ex.cases[0].shape, target_pct=50.0, bound=a8w8_bound, iters=1, warmup=1))
+
+    class T4Target:
+        def start(self):
+            return {"ok": True, "gpu": True, "cc": [7, 5], "device": "GPU Tesla T4 (sm_75)", "gpu_name": "Tesla T4"}
+
+        def call(self, inputs, out):
+            raise AssertionError("a test this GPU cannot run was run")
+
+        time = call
+
+    r = runner.run(small, T4Target())
+    assert [(t.status, t.kind) for t in r.tests] == [("needs_gpu", "needs_arch")] * 2, str(r)
+    assert r.tests[1].output.startswith("not timed: needs mma.sync s8 m16n8k32 (sm_80+)")
+

@@ -14,6 +14,13 @@ never reach the student's process (see :mod:`labkernels.grading.sandbox`).
 * A :class:`Case` is one shape, checked ``repeats`` times on fresh inputs each
   time (so a kernel that caches its first answer, by shape or by input
   identity, fails the second draw). Hidden cases run only in batch grading.
+  A case may need a device capability (``requires``, a key of
+  :data:`labkernels.device.CAPABILITIES`: ``"mma_s8_m16n8k32"`` is sm_80+); on
+  a GPU without it the case is not run and says so (status ``needs_gpu``,
+  kind ``needs_arch``, 0 points), never "failed" for the kernel's sake.
+* A task may name known mistakes (``Task.diagnose``): when the standard
+  comparison fails, it says which wrong computation the output matches
+  ("the integer sums without the scales"), and that mistake's hint is given.
 * A :class:`StaticCheck` (CUDA C) is scored from the compiler alone: it
   compiles for the listed architectures and its PTX holds what the lesson
   asks for. These are the points a grader without a GPU can give.
@@ -60,6 +67,8 @@ HINTS = {
     "compile": "the CUDA C does not compile: the first error (file:line) is the one to fix",
     "missing": "the submission does not define what the exercise asks for",
     "needs_gpu": "this test measures numerics on a GPU; without one the kernel is only compiled",
+    "needs_arch": "this GPU lacks an instruction the exercise is about: run it on a newer one (on Colab an L4 "
+                  "or A100 runtime, not the T4); the compile checks above still count",
     "internal": "the grader's own worker failed, which says nothing about the kernel: report it to the course "
                 "staff with the traceback above",
 }
@@ -81,16 +90,20 @@ class Task:
     compare: Callable | None = field(default=None, repr=False)
     #: (shape, dtype) -> the host array every output starts as, replacing labkernels.check.poison
     poison: Callable | None = field(default=None, repr=False)
+    #: (got, ref, inputs) -> (failure kind, one line) when the output matches a known wrong computation,
+    #: else None; asked only after the standard comparison failed (not with ``compare``, which explains itself)
+    diagnose: Callable | None = field(default=None, repr=False)
 
     @staticmethod
-    def from_problem(fmt: str) -> "Task":
-        """A matrix multiply problem of :mod:`labkernels.problems` (shape keys M, N, K)."""
+    def from_problem(fmt: str, **overrides) -> "Task":
+        """A matrix multiply problem of :mod:`labkernels.problems` (shape keys M, N, K); ``overrides``
+        set other fields (``diagnose=...``)."""
         from .. import problems
 
         p = problems.get(fmt)
-        return Task(inputs=lambda rng, M, N, K: p.inputs(M, N, K, rng), reference=p.reference,
-                    out_shape=lambda M, N, K: (M, N), out_dtype=np.dtype(p.out_dtype), tol=p.tol,
-                    norm_tol=p.norm_tol)
+        return Task(**{**dict(inputs=lambda rng, M, N, K: p.inputs(M, N, K, rng), reference=p.reference,
+                               out_shape=lambda M, N, K: (M, N), out_dtype=np.dtype(p.out_dtype), tol=p.tol,
+                               norm_tol=p.norm_tol), **overrides})
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,8 @@ class Case:
     repeats: int = 2
     hidden: bool = False
     why: str = ""  #: what the shape exercises ("N not a multiple of the block")
+    #: a device capability the numerics need (a key of labkernels.device.CAPABILITIES), or ""
+    requires: str = ""
 
     @property
     def label(self) -> str:
@@ -164,6 +179,13 @@ class Exercise:
         return self.hints.get(kind) or HINTS.get(kind, "")
 
     @property
+    def requires(self) -> str:
+        """The device capability every case needs, or "" when some case needs none (or they differ).
+        A GPU without it can run no numeric test, so the grader does not build the kernel for it."""
+        needs = {c.requires for c in self.cases}
+        return needs.pop() if len(needs) == 1 else ""
+
+    @property
     def max_score(self) -> float:
         return (sum(c.points for c in self.cases) + sum(s.points for s in self.static)
                 + (self.perf.points if self.perf else 0.0))
@@ -174,6 +196,11 @@ _REGISTRY: dict[str, Exercise] = {}
 
 def register(ex: Exercise) -> Exercise:
     check_choice("lang", ex.lang, LANGS)
+    from ..device import CAPABILITIES
+
+    for c in ex.cases:
+        if c.requires:
+            check_choice("requires", c.requires, CAPABILITIES)
     if ex.id in _REGISTRY:
         raise ValueError(f"exercise {ex.id!r} registered twice")
     from .launchers import LAUNCHERS

@@ -129,8 +129,49 @@ def w4a16_gemv_warp(fn, x, qweight, scales, zeros, out):
                                           np.int32(G)))
 
 
+# --------------------------------------------------------------------------
+# ex06: A8W8 GEMV with dp4a, one warp per row (CUDA C).
+# --------------------------------------------------------------------------
+
+
+def a8w8_gemv_warp(fn, x, x_scale, w, w_scale, out):
+    """grid (ceil(N / WARPS),), block (32 * WARPS,); fn(X, SX, W, SW, Y, M, N, K) with int32 sizes,
+    the arguments of labkernels/kernels/int8/v02_dp4a_gemv.cu. K % 4 == 0 (rows read as 4-byte words),
+    M <= MAX_M."""
+    M, K = x.shape
+    N = w.shape[0]
+    if K % 4:
+        raise ValueError(f"ex06 reads rows as 4-byte words: K must be a multiple of 4; got K={K}")
+    if M > GEMV_DEFINES["MAX_M"]:
+        raise ValueError(f"ex06 handles M up to {GEMV_DEFINES['MAX_M']} rows of X; got M={M}")
+    warps = GEMV_DEFINES["WARPS"]
+    fn((cdiv(N, warps),), (32 * warps,), (x, x_scale, w, w_scale, out, np.int32(M), np.int32(N), np.int32(K)))
+
+
+# --------------------------------------------------------------------------
+# ex07: one int8 mma.sync m16n8k32 tile per warp (CUDA C, sm_80+).
+# --------------------------------------------------------------------------
+
+MMA_TILE_DEFINES = {"WARPS": 4}  #: warps per block, side by side along N: a block covers 16 x (8 * WARPS) of Y
+
+
+def a8w8_mma_tile(fn, x, x_scale, w, w_scale, out):
+    """grid (ceil(ceil(N / 8) / WARPS), ceil(M / 16)), block (32 * WARPS,); fn(X, SX, W, SW, Y, M, N, K)
+    with int32 sizes. Warp j of block (bx, by) owns the 16 x 8 tile of Y at rows 16 * by, columns
+    8 * (WARPS * bx + j). K % 32 == 0 (one MMA step is 32 deep)."""
+    M, K = x.shape
+    N = w.shape[0]
+    if K % 32:
+        raise ValueError(f"ex07 steps through K 32 at a time (one m16n8k32 MMA): K must be a multiple of 32; "
+                         f"got K={K}")
+    warps = MMA_TILE_DEFINES["WARPS"]
+    fn((cdiv(cdiv(N, 8), warps), cdiv(M, 16)), (32 * warps,),
+       (x, x_scale, w, w_scale, out, np.int32(M), np.int32(N), np.int32(K)))
+
+
 LAUNCHERS = {"unpack_int4": unpack_int4, "gemv_warp": gemv_warp, "mxfp4_decode": mxfp4_decode,
-             "predict_crossover": predict_crossover, "w4a16_gemv_warp": w4a16_gemv_warp}
+             "predict_crossover": predict_crossover, "w4a16_gemv_warp": w4a16_gemv_warp,
+             "a8w8_gemv_warp": a8w8_gemv_warp, "a8w8_mma_tile": a8w8_mma_tile}
 
 
 _TIMING: dict = {}

@@ -15,7 +15,8 @@ right answer). A failure is explained (first mismatches, its
 kind) and gets the exercise's hint for that kind.
 
 Status of a test: ``passed``, ``failed``, or ``needs_gpu`` (CUDA C numerics on
-a machine without a GPU: not run, 0 points, and never reported as passed).
+a machine without a GPU, or a case whose ``requires`` this GPU lacks — an
+sm_80 instruction on a T4: not run, 0 points, and never reported as passed).
 The performance test times the kernel on fresh inputs per call, checks every
 timed output, and compares the median with the roofline bound; a time faster
 than the bound allows is flagged and earns nothing.
@@ -93,13 +94,16 @@ class GradeResult:
         """Which tests ran on a GPU and which could not (the line Gradescope's report carries)."""
         ran = [t.name for t in self.tests if t.on_gpu]
         sim = [t.name for t in self.tests if t.on_gpu is False]
-        miss = [t.name for t in self.tests if t.status == "needs_gpu"]
+        miss = [t.name for t in self.tests if t.status == "needs_gpu" and t.kind != "needs_arch"]
+        too_old = [t.name for t in self.tests if t.status == "needs_gpu" and t.kind == "needs_arch"]
         parts = [f"device: {self.device or 'unknown'}"]
         parts.append(f"ran on a GPU: {', '.join(ran) if ran else 'none'}")
         if sim:
             parts.append(f"ran without a GPU (simulator or compiler): {', '.join(sim)}")
         if miss:
             parts.append(f"could not run (needs a GPU, scored 0): {', '.join(miss)}")
+        if too_old:
+            parts.append(f"could not run on this GPU (needs a newer one, scored 0): {', '.join(too_old)}")
         return "; ".join(parts)
 
     def summary(self) -> str:
@@ -150,6 +154,11 @@ def evaluate(ex: Exercise, got, ref: np.ndarray, max_report: int = 5, inputs: di
     kind = _kind_of(got, ref, max_err, t.tol)
     lines = [f"{n_bad} of {ref.size} outputs wrong: max err {max_err:.2e} (tol {t.tol:.1e}), "
              f"norm err {norm_err:.2e} (tol {t.norm_tol:.1e})" + (f"; {msg}" if msg else "")]
+    if t.diagnose is not None and inputs is not None:
+        known = t.diagnose(got, ref, inputs)
+        if known:
+            kind, why = known
+            lines.append(why)
     lines += [f"  {t.out_name}[{i}, {j}] = {g!r}, expected {w!r}" for i, j, g, w in mism]
     return False, "\n".join(lines), kind
 
@@ -257,6 +266,21 @@ def _static(ex: Exercise, info: dict, target) -> list[TestResult]:
     return out
 
 
+def _lacks(info: dict, requires: str) -> str:
+    """Why this GPU cannot run a test that needs ``requires`` ("" when it can, or when there is no
+    GPU or no compute capability to judge by: those cases take their usual path)."""
+    if not requires or not info.get("gpu") or not info.get("cc"):
+        return ""
+    from ..device import CAPABILITIES
+
+    cap = CAPABILITIES[requires]
+    cc = tuple(info["cc"])
+    if cap.available(cc):
+        return ""
+    return (f"needs {cap.description} ({cap.target}); this GPU is {info.get('device', 'unknown')}: not run here, "
+            f"0 points (a GPU too old for the exercise is not a mistake in the kernel)")
+
+
 def _ceilings_for(info: dict):
     from .. import roofline, specs
 
@@ -283,6 +307,11 @@ def _perf(ex: Exercise, target, info: dict, seeds: _Seeds, correct: bool) -> Tes
     if not info.get("gpu"):
         tr.status, tr.on_gpu, tr.kind = "needs_gpu", None, "needs_gpu"
         tr.output = "not timed: timing needs a GPU"
+        return tr
+    lacks = next((w for w in (_lacks(info, c.requires) for c in ex.cases) if w), "")
+    if lacks:
+        tr.status, tr.on_gpu, tr.kind = "needs_gpu", None, "needs_arch"
+        tr.output = f"not timed: {lacks}"
         return tr
     if not correct:
         tr.output = "not timed: the kernel failed a correctness test (a fast wrong answer earns nothing)"
@@ -379,6 +408,12 @@ def run(ex: Exercise, target, *, submission: str = "", hidden: bool = True, perf
                                    f"the kernel was only compiled"))
             correct = False
             continue
+        lacks = _lacks(info, c.requires)
+        if lacks:
+            emit(TestResult(name=_case_name(ex, c), max_score=c.points, hidden=c.hidden, status="needs_gpu",
+                            kind="needs_arch", output=_fail_text(ex, lacks, "needs_arch")))
+            correct = False
+            continue
         if timeouts >= max_timeouts:
             emit(TestResult(name=_case_name(ex, c), max_score=c.points, hidden=c.hidden, kind="timeout",
                             output="not run: an earlier test hit the time limit"))
@@ -442,7 +477,8 @@ class InProcess:
         g = device.gpu()
         self.gpu = g
         if g is not None:
-            return {"ok": True, "gpu": True, "device": f"GPU {g.name} (sm_{g.cc[0]}{g.cc[1]})", "gpu_name": g.name}
+            return {"ok": True, "gpu": True, "device": f"GPU {g.name} (sm_{g.cc[0]}{g.cc[1]})", "gpu_name": g.name,
+                    "cc": list(g.cc)}
         return {"ok": True, "gpu": False,
                 "device": "Numba simulator (no GPU)" if numba_compat.simulator() else "no GPU"}
 

@@ -270,7 +270,7 @@ class Sandbox:
         msg = {"op": "load", "lang": ex.lang, "path": str(self.src_path), "filename": self.source.filename,
                "entry": ex.entry, "launcher": ex.launcher, "forbid": list(ex.forbid), "defines": ex.defines,
                "archs": sorted({a for s in ex.static for a in s.archs}), "io": str(self.io),
-               "file_limit": self.file_limit()}
+               "file_limit": self.file_limit(), "requires": ex.requires}
         reply, err, printed, nbytes = self._request(msg, self.load_time_limit)
         if err is not None:
             kind, why = err

@@ -14,14 +14,16 @@ log file, so a ``print`` can neither corrupt the protocol nor grow without
 bound (the log is capped with ``RLIMIT_FSIZE``; the grader reads at most the
 head and tail of it).
 
-``load``  {lang, path, filename, entry, launcher, forbid, defines, archs, io}
+``load``  {lang, path, filename, entry, launcher, forbid, defines, archs, io, requires}
           Python: compile (a syntax error comes back with its line), install
           the import guard, execute the module under the name ``submission``
           (so its ``__main__`` block does not run), find ``entry``, which must
           be a ``@cuda.jit`` kernel (lang ``numba``) or a plain function (lang
           ``python``: run on the CPU; Numba and the GPU are never touched).
           CUDA C: compile with NVRTC for every ``archs`` (PTX written to
-          ``io``), and on a GPU load it.
+          ``io``), and on a GPU load it — unless the GPU lacks the device
+          capability ``requires`` that every test needs (an sm_80 MMA on a
+          T4): then nothing is built for it and the grader skips the tests.
 ``call``  {set}  ``set`` is {dir, arrays, out, scalars}: the inputs and the
           poisoned output are raw ``dir/in-NAME.bin`` and ``dir/out.bin``, each
           described in the request by dtype, shape, size and SHA-256 (checked
@@ -346,6 +348,11 @@ class Worker:
             first = next(a for a, c in compiled.items() if not c["ok"])
             return {"ok": False, "kind": "compile", "compiled": compiled, **info,
                     "error": f"NVRTC could not compile {self.filename} for {first}:\n{compiled[first]['log']}"}
+        if info["gpu"] and msg.get("requires"):
+            from labkernels import device
+
+            if not device.CAPABILITIES[msg["requires"]].available(self.gpu.cc):
+                return {"ok": True, "compiled": compiled, **info, "skipped": f"this GPU lacks {msg['requires']}"}
         if info["gpu"]:
             self.L.prepare_timing()
             from labkernels import device

@@ -5,4 +5,6 @@ from . import (  # noqa: F401
     ex03_mxfp4_decode,
     ex04_predict_crossover,
     ex05_w4a16_gemv,
+    ex06_dp4a_dot,
+    ex07_mma_fragment,
 )

@@ -118,6 +118,20 @@ __device__ __forceinline__ void mma_s8_m16n8k32(int (&d)[4], const unsigned (&a)
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// D = A·B + D for a 16x8x32 e4m3 tile, fp32 D (sm_89+). The fragments hold the same
+// bytes as the int8 m16n8k32's, so the same ldmatrix addressing feeds both.
+__device__ __forceinline__ void mma_e4m3_m16n8k32(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1)
+{
+    asm volatile("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 "
+                 "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// A scale as fp32, whichever type it is stored in.
+__device__ __forceinline__ float to_f32(__half h) { return __half2float(h); }
+__device__ __forceinline__ float to_f32(float f) { return f; }
+
 // Sum an int over the 32 lanes of a warp.
 __device__ __forceinline__ int warp_sum_int(int v)
 {
@@ -138,3 +152,37 @@ __device__ __forceinline__ void int4x8_to_int8x16(unsigned w, unsigned& lo, unsi
     lo = (w << 4) & 0xF0F0F0F0u;
     hi = w & 0xF0F0F0F0u;
 }
+
+// ---------------------------------------------------------------------------
+// Hopper warpgroup MMA (wgmma, sm_90a): descriptors, fences, groups.
+// ---------------------------------------------------------------------------
+
+// 64-bit shared-memory matrix descriptor of a K-major tile with the 128-byte swizzle
+// (PTX ISA, "Matrix Descriptor Format"): start address >> 4 in bits 0-13, leading
+// byte offset (unused with this swizzle) in 16-29, stride byte offset >> 4 in 32-45
+// (1024: from one group of 8 rows to the next), swizzle mode 1 (128 B) in bits 62-63.
+__device__ __forceinline__ unsigned long long smem_desc(const void* p)
+{
+    const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+    return (unsigned long long)((a & 0x3FFFF) >> 4) | ((unsigned long long)1 << 16) | ((unsigned long long)(1024 >> 4) << 32) | ((unsigned long long)1 << 62);
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;" :: "n"(N) : "memory"); }
+// Pin the accumulators: the compiler may not move or read them across this point
+// (otherwise ptxas must serialize the asynchronous wgmma pipeline to stay correct).
+template <int N>
+__device__ __forceinline__ void fence_operands(int (&d)[N])
+{
+#pragma unroll
+    for (int i = 0; i < N; ++i) asm volatile("" : "+r"(d[i]) :: "memory");
+}
+template <int N>
+__device__ __forceinline__ void fence_operands(float (&d)[N])
+{
+#pragma unroll
+    for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i]) :: "memory");
+}
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }

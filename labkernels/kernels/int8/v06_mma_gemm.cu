@@ -23,6 +23,27 @@
 // Dynamic shared memory: STAGES * (BM + BN) * (128 + 16) bytes.
 #include "lab.cuh"
 
+// fp8/v03_mma_sync.cu includes this file with E4M3 = 1: the same pipeline with e4m3
+// operands (an fp8 byte sits in fragments like an int8 byte), fp32 accumulators and scales.
+#ifndef E4M3
+#define E4M3 0
+#endif
+#if E4M3
+typedef unsigned char elem_t;
+typedef float acc_t;
+typedef float scale_t;
+typedef __half y_t;
+#define KERNEL_NAME fp8_mma_sync
+#define MMA_M16N8K32 mma_e4m3_m16n8k32
+#else
+typedef signed char elem_t;
+typedef int acc_t;
+typedef __half scale_t;
+typedef out_t y_t;
+#define KERNEL_NAME a8w8_mma_gemm
+#define MMA_M16N8K32 mma_s8_m16n8k32
+#endif
+
 #define BK 128                       // bytes (= k) per pipeline stage: 4 MMA k-steps
 #define SROW (BK + 16)               // padded row: 9 x 16 bytes, so 8 rows of an ldmatrix hit 8 bank groups
 #define THREADS (32 * WARPS_M * WARPS_N)
@@ -33,9 +54,9 @@
 #define GROUP_M 8
 
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
-a8w8_mma_gemm(const signed char* __restrict__ X, const __half* __restrict__ SX,
-              const signed char* __restrict__ W, const __half* __restrict__ SW,
-              out_t* __restrict__ Y, int M, int N, int K)
+KERNEL_NAME(const elem_t* __restrict__ X, const scale_t* __restrict__ SX,
+            const elem_t* __restrict__ W, const scale_t* __restrict__ SW,
+            y_t* __restrict__ Y, int M, int N, int K)
 {
     extern __shared__ __align__(16) unsigned char smem[];
     unsigned char* As = smem;
@@ -76,7 +97,7 @@ a8w8_mma_gemm(const signed char* __restrict__ X, const __half* __restrict__ SX,
         }
     };
 
-    int acc[MT][NT][4];
+    acc_t acc[MT][NT][4];
 #pragma unroll
     for (int i = 0; i < MT; ++i)
 #pragma unroll
@@ -116,7 +137,7 @@ a8w8_mma_gemm(const signed char* __restrict__ X, const __half* __restrict__ SX,
 #pragma unroll
             for (int i = 0; i < MT; ++i)
 #pragma unroll
-                for (int j = 0; j < NT; ++j) mma_s8_m16n8k32(acc[i][j], a[i], b[j][0], b[j][1]);
+                for (int j = 0; j < NT; ++j) MMA_M16N8K32(acc[i][j], a[i], b[j][0], b[j][1]);
         }
     }
     cp_async_wait<0>();
@@ -129,7 +150,7 @@ a8w8_mma_gemm(const signed char* __restrict__ X, const __half* __restrict__ SX,
             const int m = m0 + WTM * wm + 16 * i + lane / 4 + 8 * h;
             if (m >= M) continue;
 #if !RAW
-            const float sx = __half2float(SX[m]);
+            const float sx = to_f32(SX[m]);
 #endif
 #pragma unroll
             for (int j = 0; j < NT; ++j) {
@@ -138,8 +159,8 @@ a8w8_mma_gemm(const signed char* __restrict__ X, const __half* __restrict__ SX,
                 if (n < N) Y[(size_t)m * N + n] = acc[i][j][2 * h];
                 if (n + 1 < N) Y[(size_t)m * N + n + 1] = acc[i][j][2 * h + 1];
 #else
-                const float y0 = (float)acc[i][j][2 * h] * sx * (n < N ? __half2float(SW[n]) : 0.f);
-                const float y1 = (float)acc[i][j][2 * h + 1] * sx * (n + 1 < N ? __half2float(SW[n + 1]) : 0.f);
+                const float y0 = (float)acc[i][j][2 * h] * sx * (n < N ? to_f32(SW[n]) : 0.f);
+                const float y1 = (float)acc[i][j][2 * h + 1] * sx * (n + 1 < N ? to_f32(SW[n + 1]) : 0.f);
                 if (n + 1 < N && (N & 1) == 0) {  // 4-byte aligned only when N is even
                     *reinterpret_cast<__half2*>(Y + (size_t)m * N + n) = __floats2half2_rn(y0, y1);
                 } else {

@@ -32,16 +32,6 @@
 #define B_STAGE (BN * BK)
 #define GROUP_M 8
 
-// 64-bit shared-memory matrix descriptor of a K-major tile with the 128-byte swizzle
-// (PTX ISA, "Matrix Descriptor Format"): start address >> 4 in bits 0-13, leading
-// byte offset (unused with this swizzle) in 16-29, stride byte offset >> 4 in 32-45
-// (1024: from one group of 8 rows to the next), swizzle mode 1 (128 B) in bits 62-63.
-__device__ __forceinline__ unsigned long long smem_desc(const void* p)
-{
-    const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
-    return (unsigned long long)((a & 0x3FFFF) >> 4) | ((unsigned long long)1 << 16) | ((unsigned long long)(1024 >> 4) << 32) | ((unsigned long long)1 << 62);
-}
-
 // D (+)= A·B for a 64 x 256 x 32 int8 tile of one warpgroup, both operands in shared memory.
 __device__ __forceinline__ void wgmma_s8_m64n256k32(int (&d)[128], unsigned long long da, unsigned long long db, int accumulate)
 {
@@ -67,19 +57,6 @@ __device__ __forceinline__ void wgmma_s8_m64n256k32(int (&d)[128], unsigned long
           "+r"(d[120]), "+r"(d[121]), "+r"(d[122]), "+r"(d[123]), "+r"(d[124]), "+r"(d[125]), "+r"(d[126]), "+r"(d[127])
         : "l"(da), "l"(db), "r"(accumulate));
 }
-
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;" :: "n"(N) : "memory"); }
-// Pin the accumulators: the compiler may not move or read them across this point
-// (otherwise ptxas must serialize the asynchronous wgmma pipeline to stay correct).
-__device__ __forceinline__ void fence_operands(int (&d)[128])
-{
-#pragma unroll
-    for (int i = 0; i < 128; ++i) asm volatile("" : "+r"(d[i]) :: "memory");
-}
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
 
 extern "C" __global__ void __launch_bounds__(256, 1)
 a8w8_wgmma(const signed char* __restrict__ X, const __half* __restrict__ SX,

@@ -1,0 +1,178 @@
+"""FP8 (e4m3), lesson 3: the format, its decoders, and the Tensor Core paths per GPU.
+
+Every variant computes ``Y = (Xq·Wqᵀ)·sx·swᵀ`` from the inputs of
+``labkernels.problems["fp8"]`` (``x`` [M, K] and ``w`` [N, K] float8_e4m3fn codes
+as uint8; ``x_scale`` [M, 1] and ``w_scale`` [N, 1] fp32). Variants in teaching order:
+
+    v00  cuBLASLt fp8 through torch._scaled_mm, the library peer
+    v01  Numba, one thread per output, a 256-entry decode table
+    v02  GEMV, one warp per row; cvt.e4m3x2 on sm_89+, a bit trick below   (M <= 16)
+    v03  mma.sync m16n8k32 e4m3, cp.async pipeline          (sm_89+; emulated on Hopper)
+    v04  wgmma m64n128k32 e4m3, fp32 promotion per stage    (sm_90a: Hopper)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import build, device
+from ...errors import UnsupportedDevice, check_array
+from ...registry import register
+from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, ensure_int32,
+                       require_cupy, smem_function, torch_op_available)
+from ..int8 import V06_CONFIGS, v06_config, v06_smem
+from . import v01_naive_numba
+
+ARCHS_ALL = ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
+ARCHS_FP8_MMA = ("sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
+
+GEMV_MAX_M = 16
+GEMV_DEFINES = {"WARPS": 4, "UNROLL": 4}
+#: v04: promote every stage of 128 k (promoting every 256 k already left 0.23% error at K = 528
+#: on the H100, over the fp8 tolerance); 4 stages. See benchmarks/NOTES.md.
+V04_DEFINES = {"STAGES": 4, "PROMOTE": 1, "KSUB": 1}
+
+
+def check_fp8(x, x_scale, w, w_scale, out, *, max_m=None, k_multiple=1, what="FP8 kernel"):
+    """Check the FP8 operands; return (M, N, K)."""
+    M, N, K = check_xw(x, w, out, x_dtype=np.uint8, w_dtype=np.uint8, max_m=max_m, what=what)
+    if K % k_multiple:
+        raise ValueError(f"{what} needs K to be a multiple of {k_multiple} (aligned vector loads); got K={K}")
+    check_array("x_scale", x_scale, dtype=np.float32, shape=(M, 1))
+    check_array("w_scale", w_scale, dtype=np.float32, shape=(N, 1))
+    array_module(x, x_scale, w, w_scale, out)
+    return M, N, K
+
+
+def _args(x, x_scale, w, w_scale, out, M, N, K):
+    return (x, x_scale, w, w_scale, out, np.int32(M), np.int32(N), np.int32(K))
+
+
+def naive_numba(x, x_scale, w, w_scale, out=None):
+    """v01: one Numba thread per output, decoding through a table."""
+    from ...formats import decode_e4m3
+
+    M, N, K = check_fp8(x, x_scale, w, w_scale, out, what="FP8 v01 (Numba)")
+    bx, by = v01_naive_numba.BLOCK
+    check_grid("FP8 v01 (Numba)", (cdiv(N, bx), cdiv(M, by)))
+    check_simulator_work("FP8 v01 (Numba)", M, N, K)
+    xp = array_module(x)
+    out = alloc_out(xp, out, M, N)
+    table = decode_e4m3(np.arange(256, dtype=np.uint8)).astype(np.float32)
+    table[0x7F] = table[0xFF] = 0.0  # NaN codes: never written by the lab's encoders; keep the table finite
+    v01_naive_numba.launch(x, x_scale, w, w_scale, xp.asarray(table), out)
+    return out
+
+
+def gemv(x, x_scale, w, w_scale, out=None):
+    """v02: FP8 GEMV, one warp per row of W, M <= 16."""
+    M, N, K = check_fp8(x, x_scale, w, w_scale, out, max_m=GEMV_MAX_M, what="FP8 v02 (GEMV)")
+    xp = require_cupy(x, x_scale, w, w_scale, out, what="FP8 GEMV")
+    out = alloc_out(xp, out, M, N)
+    fn = build.get_function("fp8/v02_gemv.cu", "fp8_gemv", {**GEMV_DEFINES, "ROWS": M})
+    w_ = GEMV_DEFINES["WARPS"]
+    fn((cdiv(N, w_),), (32 * w_,), _args(x, x_scale, w, w_scale, out, M, N, K))
+    return out
+
+
+def mma_sync(x, x_scale, w, w_scale, out=None, *, config: str | None = None):
+    """v03: mma.sync m16n8k32 e4m3 (sm_89+), int8/v06's tiles and pipeline (K % 16 == 0)."""
+    what = "FP8 v03 (mma.sync e4m3)"
+    M, N, K = check_fp8(x, x_scale, w, w_scale, out, k_multiple=16, what=what)
+    xp = require_cupy(x, x_scale, w, w_scale, out, what=what)
+    device.require("mma_fp8", what, alternative="fp8/v02_gemv")
+    name, cfg = v06_config(config)
+    blocks = cdiv(M, cfg["BM"]) * cdiv(N, cfg["BN"])
+    check_grid(what, (blocks,), ("M*N",))
+    ensure_int32("M*N", M * N)
+    out = alloc_out(xp, out, M, N)
+    smem = v06_smem(cfg)
+    fn = smem_function("fp8/v03_mma_sync.cu", "fp8_mma_sync", tuple(sorted(cfg.items())), smem)
+    fn((blocks,), (32 * cfg["WARPS_M"] * cfg["WARPS_N"],), _args(x, x_scale, w, w_scale, out, M, N, K),
+       shared_mem=smem)
+    return out
+
+
+def wgmma_gemm(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None):
+    """v04: Hopper wgmma m64n128k32 e4m3, partial sums promoted to fp32 per stage (sm_90a)."""
+    what = "FP8 v04 (wgmma)"
+    M, N, K = check_fp8(x, x_scale, w, w_scale, out, k_multiple=16, what=what)
+    xp = require_cupy(x, x_scale, w, w_scale, out, what=what)
+    device.require("wgmma", what, alternative="fp8/v03_mma_sync")
+    blocks = cdiv(M, 128) * cdiv(N, 128)
+    check_grid(what, (blocks,), ("M*N",))
+    ensure_int32("M*N", M * N)
+    out = alloc_out(xp, out, M, N)
+    defines = {**V04_DEFINES, **(tuning or {})}
+    smem = defines["STAGES"] * (128 + 128) * 128 * defines["KSUB"] + 1024
+    fn = smem_function("fp8/v04_wgmma.cu", "fp8_wgmma", tuple(sorted(defines.items())), smem, specific=True)
+    fn((blocks,), (256,), _args(x, x_scale, w, w_scale, out, M, N, K), shared_mem=smem)
+    return out
+
+
+# --------------------------------------------------------------------------
+# cuBLASLt fp8 through torch (the library peer).
+# --------------------------------------------------------------------------
+
+_torch_ok = torch_op_available("_scaled_mm")
+
+
+def _torch_prepare(inputs: dict) -> dict:
+    import torch
+
+    t = {k: torch.as_tensor(v, device="cuda") for k, v in inputs.items()}
+    one = torch.ones((), device="cuda", dtype=torch.float32)
+    return {"x": t["x"].view(torch.float8_e4m3fn), "x_scale": t["x_scale"], "w": t["w"].view(torch.float8_e4m3fn),
+            "w_scale": t["w_scale"], "one": one}
+
+
+def _torch_timed(x, x_scale, w, w_scale, one):
+    import torch
+
+    # Per-tensor unit scales, fp16 out: the plain fp8 GEMM; the row/column scales are not timed.
+    return torch._scaled_mm(x, w.t(), scale_a=one, scale_b=one, out_dtype=torch.float16)
+
+
+def torch_scaled_mm(x, x_scale, w, w_scale, one, out=None):
+    """torch._scaled_mm (cuBLASLt fp8, fp32 result) then the row and column scales, into ``out``."""
+    ok, why = _torch_ok()
+    if not ok:
+        raise UnsupportedDevice(f"fp8/v00_torch_scaled_mm cannot run here: {why}")
+    import torch
+
+    M, K = x.shape
+    N = w.shape[0]
+    if K % 16 or N % 16:
+        raise ValueError(f"torch._scaled_mm needs K and N multiples of 16; got N={N}, K={K}")
+    acc = torch._scaled_mm(x, w.t(), scale_a=one, scale_b=one, out_dtype=torch.float32)
+    if out is None:
+        import cupy
+
+        out = cupy.empty((M, N), dtype=cupy.float16)
+    torch.as_tensor(out, device="cuda").copy_((acc * x_scale * w_scale.t()).half())
+    return out
+
+
+# --------------------------------------------------------------------------
+# Registry.
+# --------------------------------------------------------------------------
+
+register(id="fp8/v00_torch_scaled_mm", family="fp8", fmt="fp8", op="gemm", impl="library", launch=torch_scaled_mm,
+         reference=True, prepare=_torch_prepare, timed=_torch_timed, available=_torch_ok,
+         description="cuBLASLt fp8 GEMM through torch._scaled_mm (the timing uses unit per-tensor scales)")
+register(id="fp8/v01_naive_numba", family="fp8", fmt="fp8", op="gemm", impl="numba", launch=naive_numba,
+         source="fp8/v01_naive_numba.py", numba_func="fp8_naive_numba", numba_sig=v01_naive_numba.SIGNATURE,
+         promises=("cvt.rn.f16.f32",), bench_max_m=4,
+         description="Numba, one thread per output, e4m3 decoded through a 256-entry table")
+register(id="fp8/v02_gemv", family="fp8", fmt="fp8", op="gemv", impl="cupy", launch=gemv,
+         source="fp8/v02_gemv.cu", archs=ARCHS_ALL, defines={**GEMV_DEFINES, "ROWS": 4}, max_m=GEMV_MAX_M,
+         promises=("ld.global.nc.v4", "shfl.sync.bfly"),
+         description="one warp per row, 16-byte loads, e4m3 pairs to half2 (cvt on sm_89+, bit trick below)")
+register(id="fp8/v03_mma_sync", family="fp8", fmt="fp8", op="gemm", impl="cupy", launch=mma_sync,
+         source="fp8/v03_mma_sync.cu", archs=ARCHS_FP8_MMA, defines=V06_CONFIGS["128x128w2x2"], requires="mma_fp8",
+         promises=("mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32", "ldmatrix.sync.aligned.m8n8.x4",
+                   "cp.async.cg.shared.global"),
+         description="mma.sync m16n8k32 e4m3, int8/v06's pipeline with fp32 accumulators (emulated on Hopper)")
+register(id="fp8/v04_wgmma", family="fp8", fmt="fp8", op="gemm", impl="cupy", launch=wgmma_gemm,
+         source="fp8/v04_wgmma.cu", archs=("sm_90a",), specific=True, defines=V04_DEFINES, requires="wgmma",
+         promises=("wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3", "fence.proxy.async.shared::cta"),
+         description="Hopper wgmma m64n128k32 e4m3, int8/v09's swizzled pipeline, partial sums promoted to fp32")
