@@ -15,34 +15,16 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import asdict
 
 try:  # torch (library peers) first: imported after CuPy/Numba it has failed on the GPU machines
     import torch  # noqa: F401
 except Exception:
     pass
 
-from labkernels import bench, device, plot, registry, roofline, runner
+from labkernels import bench, crossover, device, plot, registry, roofline, runner
 
 SHAPES = [(8192, 8192), (28672, 8192)]
-
-
-def best_by_m(records, prefix, exclude=()):
-    """Fastest record per M among kernels whose id starts with ``prefix``."""
-    best = {}
-    for r in records:
-        if r.kernel.startswith(prefix) and r.kernel not in exclude:
-            if r.M not in best or r.time_us < best[r.M].time_us:
-                best[r.M] = r
-    return best
-
-
-def falls_behind(lab: dict, ref: dict):
-    """The first M (of those measured) from which the lab kernel is slower than the reference for good."""
-    ms = sorted(set(lab) & set(ref))
-    for i, m in enumerate(ms):
-        if all(lab[x].time_us > ref[x].time_us for x in ms[i:]):
-            return m
-    return None
 
 
 def main() -> int:
@@ -90,12 +72,12 @@ def main() -> int:
         print(r.row())
     print(f"\nGPU {g.name}; copy bandwidth {ceil.bw / 1e12:.2f} TB/s; fp16 mma.sync {ceil.mma['fp16'] / 1e12:.0f}, "
           f"cuBLAS fp16 {ceil.library['fp16'] / 1e12:.0f} TFLOP/s")
-    lab_ids = ("dequant/v00_torch_int4",)
     for N, K in SHAPES:
         sel = [r for r in records if r.N == N and r.K == K]
         cub = {r.M: r for r in sel if r.kernel == "fp16/v00_cublas"}
         tor = {r.M: r for r in sel if r.kernel == "dequant/v00_torch_int4"}
-        lab = best_by_m([r for r in sel if r.fmt == "w4a16"], "dequant/", exclude=lab_ids)
+        curves = {c.name: c.points for c in crossover.measured_curves([asdict(r) for r in sel], ["w4a16"])}
+        lab = {m: bench.Record(**d) for m, d in curves.get("w4a16 lab (fastest)", {}).items()}
         print(f"\nN={N} K={K}: fastest lab W4A16 kernel per M")
         for m in sorted(lab):
             r = lab[m]
@@ -103,7 +85,7 @@ def main() -> int:
             vs_t = f"{tor[m].time_us / r.time_us:5.2f}x torch int4" if m in tor else ""
             print(f"  M={m:<5} {r.kernel:<26} {r.time_us:9.1f} us  {r.gbps:6.0f} GB/s "
                   f"({100 * r.gbps * 1e9 / ceil.bw:5.1f}% of copy BW)  {vs_c}  {vs_t}")
-        m_star = falls_behind(lab, cub)
+        m_star = crossover.first_m_ahead(cub, lab)  # cuBLAS fp16 wins for good from here
         model = roofline.crossovers("w4a16", "fp16", N, K, ceil, path_b="library", group_size=128)
         plain = roofline.crossovers("w4a16", "fp16", N, K, ceil, path_b="library", alu=False, group_size=128)
         print(f"  lab W4A16 falls behind cuBLAS fp16 from M = {m_star} (measured); three-ceiling model: "

@@ -13,24 +13,17 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import asdict
 
 try:  # torch (library peers) first: imported after CuPy/Numba it has failed on the GPU machines
     import torch  # noqa: F401
 except Exception:
     pass
 
-from labkernels import bench, device, plot, roofline, runner
+from labkernels import bench, crossover, device, plot, roofline, runner
 
 SHAPES = [(8192, 8192), (28672, 8192)]
 MS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
-
-
-def best_by_m(records, ids):
-    best = {}
-    for r in records:
-        if r.kernel in ids and (r.M not in best or r.time_us < best[r.M].time_us):
-            best[r.M] = r
-    return best
 
 
 def main() -> int:
@@ -74,10 +67,11 @@ def main() -> int:
     print(f"\nGPU {g.name}; copy bandwidth {ceil.bw / 1e12:.2f} TB/s; fp8 mma.sync {ceil.mma['fp8'] / 1e12:.0f}, "
           f"cuBLASLt fp8 {ceil.library.get('fp8', 0) / 1e12:.0f} TFLOP/s")
     for N, K in SHAPES:
-        sel = [r for r in records if r.N == N and r.K == K]
-        lab = best_by_m(sel, ("fp8/v02_gemv", "fp8/v03_mma_sync", "fp8/v04_wgmma"))
-        lib = best_by_m(sel, ("fp8/v00_torch_scaled_mm",))
-        cub = best_by_m(sel, ("fp16/v00_cublas",))
+        sel = [asdict(r) for r in records if r.N == N and r.K == K]
+        curves = {c.name: {m: bench.Record(**d) for m, d in c.points.items()}
+                  for c in crossover.measured_curves(sel, ["fp8", "fp16"])}
+        lab, lib = curves.get("fp8 lab (fastest)", {}), curves.get("fp8/v00_torch_scaled_mm (peer)", {})
+        cub = curves.get("fp16/v00_cublas (peer)", {})
         print(f"\nN={N} K={K}: fastest lab fp8 kernel per M")
         for m in sorted(lab):
             r = lab[m]

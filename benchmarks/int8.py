@@ -16,34 +16,18 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import asdict
 
 try:  # torch (library peers) first: imported after CuPy/Numba it has failed on the GPU machines
     import torch  # noqa: F401
 except Exception:
     pass
 
-from labkernels import bench, device, plot, roofline, runner
+from labkernels import bench, crossover, device, plot, roofline, runner
 
 SHAPES = [(8192, 8192), (28672, 8192)]
 MS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
 RUNGS = [1, 16, 256, 4096]  # M for the slow teaching rungs
-
-
-def best_by_m(records, ids):
-    best = {}
-    for r in records:
-        if r.kernel in ids and (r.M not in best or r.time_us < best[r.M].time_us):
-            best[r.M] = r
-    return best
-
-
-def first_m_where(a: dict, b: dict):
-    """The first M (of those measured in both) from which ``a`` is faster than ``b`` for good."""
-    ms = sorted(set(a) & set(b))
-    for i, m in enumerate(ms):
-        if all(a[x].time_us < b[x].time_us for x in ms[i:]):
-            return m
-    return None
 
 
 def v06_configs(ceil, iters):
@@ -151,14 +135,13 @@ def main() -> int:
         print(r.row())
     print(f"\nGPU {g.name}; copy bandwidth {ceil.bw / 1e12:.2f} TB/s; int8 mma.sync {ceil.mma['int8'] / 1e12:.0f} "
           f"TOP/s; cuBLAS int8 {ceil.library.get('int8', 0) / 1e12:.0f} TOP/s")
-    a8 = ("int8/v02_dp4a_gemv", "int8/v06_mma_gemm", "int8/v03_dp4a_gemm", "int8/v04_wmma", "int8/v05_mma_m8n8k16",
-          "int8/v09_wgmma")
     for N, K in SHAPES:
-        sel = [r for r in records if r.N == N and r.K == K]
-        by = lambda ids: best_by_m(sel, ids)  # noqa: E731
-        lab_a8, lab_w48 = by(a8), by(("int8/v07_w4a8_mma", "int8/v08_w4a8_gemv"))
-        lab_w4 = by(("dequant/v04_gemv_lop3", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma"))
-        cub16, cub8 = by(("fp16/v00_cublas",)), by(("int8/v00_torch_int_mm",))
+        sel = [asdict(r) for r in records if r.N == N and r.K == K]
+        curves = {c.name: {m: bench.Record(**d) for m, d in c.points.items()}
+                  for c in crossover.measured_curves(sel, ["a8w8", "w4a8", "w4a16", "fp16"])}
+        lab_a8, lab_w48, lab_w4 = (curves.get(f"{f} lab (fastest)", {}) for f in ("a8w8", "w4a8", "w4a16"))
+        cub16 = curves.get("fp16/v00_cublas (peer)", {})
+        cub8 = curves.get("int8/v00_torch_int_mm (peer)", {})
         print(f"\nN={N} K={K}: fastest lab kernel per M (A8W8 | W4A8 | W4A16) and the libraries")
         for m in ms:
             cells = []
@@ -175,8 +158,8 @@ def main() -> int:
                   f"{lab_w48[1].time_us / lab_w4[1].time_us:.2f}x the time (target <= 1.10)")
         if 4096 in lab_w48 and 4096 in lab_w4:
             print(f"  W4A8 M=4096 {lab_w4[4096].time_us / lab_w48[4096].time_us:.2f}x the lab's W4A16 (target >= 1.3)")
-        print(f"  A8W8 overtakes the lab's W4A16 from M = {first_m_where(lab_a8, lab_w4)}; "
-              f"W4A8 overtakes W4A16 from M = {first_m_where(lab_w48, lab_w4)}; model (A8W8 vs W4A16): "
+        print(f"  A8W8 overtakes the lab's W4A16 from M = {crossover.first_m_ahead(lab_a8, lab_w4)}; "
+              f"W4A8 overtakes W4A16 from M = {crossover.first_m_ahead(lab_w48, lab_w4)}; model (A8W8 vs W4A16): "
               f"{[round(x) for x in roofline.crossovers('a8w8', 'w4a16', N, K, ceil, group_size=128)] or 'never'}")
     print(f"\n{len(records)} records, {len(failures)} failures, {time.time() - t0:.0f} s")
     for f in failures:

@@ -99,19 +99,13 @@ def int8_table() -> str:
     out += ["| N×K | M | fastest lab A8W8 kernel | µs | TOP/s | % of its bound | vs cuBLAS int8 | vs cuBLAS fp16 "
             "| fastest lab W4A8 | µs | vs lab W4A16 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
 
-    def best(sel, prefix, fmt):
-        b = {}
-        for r in sel:
-            if r["fmt"] == fmt and r["kernel"].startswith(prefix) and "/v00_" not in r["kernel"]:
-                if r["M"] not in b or r["time_us"] < b[r["M"]]["time_us"]:
-                    b[r["M"]] = r
-        return b
+    from labkernels import crossover as xo
 
     for N, K in d["shapes"]:
         sel = [r for r in recs if r["N"] == N and r["K"] == K]
-        a8, w48, w4 = best(sel, "int8/", "a8w8"), best(sel, "int8/", "w4a8"), best(sel, "dequant/", "w4a16")
-        c8 = {r["M"]: r for r in sel if r["kernel"] == "int8/v00_torch_int_mm"}
-        c16 = {r["M"]: r for r in sel if r["kernel"] == "fp16/v00_cublas"}
+        curves = {c.name: c.points for c in xo.measured_curves(sel, ["a8w8", "w4a8", "w4a16", "fp16"])}
+        a8, w48, w4 = (curves.get(f"{f} lab (fastest)", {}) for f in ("a8w8", "w4a8", "w4a16"))
+        c8, c16 = curves.get("int8/v00_torch_int_mm (peer)", {}), curves.get("fp16/v00_cublas (peer)", {})
         for m in (1, 16, 256, 4096, 8192):
             if m not in a8:
                 continue

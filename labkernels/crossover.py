@@ -347,6 +347,20 @@ def measured_curves(records, fmts) -> list[Curve]:
     return curves
 
 
+def first_m_ahead(a: dict, b: dict):
+    """The first M (of those both curves measured) from which ``a`` is faster than ``b`` at every
+    larger such M, or None: "from which batch size does a win for good". ``a`` and ``b`` map M
+    to a record (a dict or a :class:`labkernels.bench.Record`)."""
+    def t(r):
+        return r["time_us"] if isinstance(r, dict) else r.time_us
+
+    ms = sorted(set(a) & set(b))
+    for i, m in enumerate(ms):
+        if all(t(a[x]) < t(b[x]) for x in ms[i:]):
+            return m
+    return None
+
+
 def measured_crossovers(curves: list[Curve], N: int, K: int, ceilings: rl.Ceilings) -> list[dict]:
     """Where each pair of measured curves of different formats cross (sign changes of the time
     difference between consecutive common M, located by log-log interpolation), beside the

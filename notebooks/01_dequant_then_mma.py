@@ -53,6 +53,7 @@ import numpy as np
 from IPython.display import Code, Markdown, display
 
 from labkernels import build, check, formats, notebook, numba_compat, plot, runner
+from labkernels import crossover as xo
 from labkernels import roofline as rl
 
 SMALL = notebook.small()  # LABKERNELS_SMALL=1 (CI): small simulator shapes and a short GPU sweep
@@ -490,12 +491,8 @@ for N, K in SHAPES:
 # %%
 def best_lab(N, K):
     """The fastest lab W4A16 record per M at shape (N, K)."""
-    best = {}
-    for r in RECORDS:
-        if r["kernel"] in LAB and (r["N"], r["K"]) == (N, K):
-            if r["M"] not in best or r["time_us"] < best[r["M"]]["time_us"]:
-                best[r["M"]] = r
-    return best
+    curves = xo.measured_curves([r for r in RECORDS if (r["N"], r["K"]) == (N, K)], ["w4a16"])
+    return next((c.points for c in curves if c.name == "w4a16 lab (fastest)"), {})
 
 
 for N, K in SHAPES:
@@ -592,15 +589,6 @@ if CEIL.key:
 # * **plain roofline** — the same without the ALU ceiling (`alu=False`).
 
 # %%
-def falls_behind(lab, ref):
-    """The first M (of those measured) from which the lab kernel is slower than the reference for good."""
-    ms = sorted(set(lab) & set(ref))
-    for i, m in enumerate(ms):
-        if all(lab[x]["time_us"] > ref[x]["time_us"] for x in ms[i:]):
-            return m
-    return None
-
-
 def fmt_m(xs):
     return ", ".join(f"{x:.0f}" for x in xs) if xs else "none"
 
@@ -609,7 +597,7 @@ CROSS = {}
 for N, K in SHAPES:
     lab = best_lab(N, K)
     cub = {r["M"]: r for r in RECORDS if r["kernel"] == "fp16/v00_cublas" and (r["N"], r["K"]) == (N, K)}
-    m_meas = falls_behind(lab, cub)
+    m_meas = xo.first_m_ahead(cub, lab)  # from here cuBLAS fp16 is faster for good
     kw = dict(path_b="library", group_size=GROUP)
     model = rl.crossovers("w4a16", "fp16", N, K, CEIL, **kw)
     model16 = rl.crossovers("w4a16", "fp16", N, K, CEIL, tile_m=16, **kw)

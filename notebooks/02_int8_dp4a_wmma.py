@@ -48,6 +48,7 @@ import numpy as np
 from IPython.display import Code, Markdown, display
 
 from labkernels import build, check, formats, numba_compat, plot, problems, runner
+from labkernels import crossover as xo
 from labkernels import roofline as rl
 from labkernels.kernels import int8
 
@@ -327,20 +328,17 @@ GPU_NAME = RECORDS[0]["gpu"] if RECORDS else CEIL.gpu
 print(f"{len(RECORDS)} records, {len(FAILURES)} failures ({WHEN})")
 
 
-def best(ids, N, K):
-    out = {}
-    for r in RECORDS:
-        if r["kernel"] in ids and (r["N"], r["K"]) == (N, K) and (r["M"] not in out or r["time_us"] < out[r["M"]]["time_us"]):
-            out[r["M"]] = r
-    return out
+def curves(N, K):
+    """Per M, the fastest lab kernel of each format and each library peer (crossover.measured_curves)."""
+    sel = [r for r in RECORDS if (r["N"], r["K"]) == (N, K)]
+    return {c.name: c.points for c in xo.measured_curves(sel, ["a8w8", "w4a8", "w4a16", "fp16"])}
 
 
-A8 = [v.id for v in registry.variants(fmt="a8w8") if not v.reference]
-W48 = [v.id for v in registry.variants(fmt="w4a8")]
-W4 = [v.id for v in registry.variants(fmt="w4a16") if not v.reference]
 for N, K in SHAPES:
-    cols = {"A8W8": best(A8, N, K), "W4A8": best(W48, N, K), "W4A16": best(W4, N, K),
-            "cuBLAS fp16": best(["fp16/v00_cublas"], N, K), "cuBLAS int8": best(["int8/v00_torch_int_mm"], N, K)}
+    cv = curves(N, K)
+    cols = {"A8W8": cv.get("a8w8 lab (fastest)", {}), "W4A8": cv.get("w4a8 lab (fastest)", {}),
+            "W4A16": cv.get("w4a16 lab (fastest)", {}), "cuBLAS fp16": cv.get("fp16/v00_cublas (peer)", {}),
+            "cuBLAS int8": cv.get("int8/v00_torch_int_mm (peer)", {})}
     rows = [f"| M | {' | '.join(cols)} |", "|---" * (len(cols) + 1) + "|"]
     for M in MS:
         cells = [f"{c[M]['time_us']:.1f} µs" if M in c else "—" for c in cols.values()]
@@ -356,19 +354,12 @@ for N, K in SHAPES:
 # crossover sits beside the three-ceiling model's.
 
 # %%
-def first_faster(a, b):
-    ms = sorted(set(a) & set(b))
-    for i, m in enumerate(ms):
-        if all(a[x]["time_us"] < b[x]["time_us"] for x in ms[i:]):
-            return m
-    return None
-
-
 for N, K in SHAPES:
-    a8, w48, w4 = best(A8, N, K), best(W48, N, K), best(W4, N, K)
+    cv = curves(N, K)
+    a8, w48, w4 = (cv.get(f"{f} lab (fastest)", {}) for f in ("a8w8", "w4a8", "w4a16"))
     model = rl.crossovers("a8w8", "w4a16", N, K, CEIL, group_size=GROUP)
-    print(f"N={N} K={K}: A8W8 faster than the lab's W4A16 from M = {first_faster(a8, w4)} (measured), "
-          f"model {[round(m) for m in model] or 'never'}; W4A8 faster than W4A16 from M = {first_faster(w48, w4)}")
+    print(f"N={N} K={K}: A8W8 faster than the lab's W4A16 from M = {xo.first_m_ahead(a8, w4)} (measured), "
+          f"model {[round(m) for m in model] or 'never'}; W4A8 faster than W4A16 from M = {xo.first_m_ahead(w48, w4)}")
     big = max(m for m in MS if m in w48 and m in w4)
     print(f"  at M={big}: W4A8 {w4[big]['time_us'] / w48[big]['time_us']:.2f}x the lab's W4A16, "
           f"A8W8 {w4[big]['time_us'] / a8[big]['time_us']:.2f}x")

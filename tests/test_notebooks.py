@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -94,27 +93,55 @@ def kernel_name(tmp_path_factory):
         os.environ["JUPYTER_PATH"] = old
 
 
+#: Executes one notebook with nbclient and prints a JSON line: the error of the cell that raised,
+#: or the elapsed time and the error outputs. Run in a fresh interpreter per notebook: in the test
+#: process, after a few hundred other tests, nbclient now and then waited minutes on a kernel
+#: that had already finished (never reproduced in a clean process), so each notebook gets one.
+RUNNER = """
+import json, sys, time
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+path, kernel, cwd, timeout = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+nb = nbformat.read(path, as_version=4)
+client = NotebookClient(nb, kernel_name=kernel, timeout=timeout, allow_errors=False,
+                        resources={"metadata": {"path": cwd}})
+t0 = time.perf_counter()
+try:
+    client.execute()
+except CellExecutionError as e:
+    print(json.dumps({"raised": str(e)[-4000:]}))
+    sys.exit(0)
+errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+          if o.get("output_type") == "error"]
+print(json.dumps({"elapsed": time.perf_counter() - t0, "errors": errors}))
+"""
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
-def test_notebook_runs_top_to_bottom(script, kernel_name, monkeypatch):
+def test_notebook_runs_top_to_bottom(script, kernel_name, monkeypatch, tmp_path):
+    import subprocess
+
     try:
-        import nbformat
-        from nbclient import NotebookClient
-        from nbclient.exceptions import CellExecutionError
+        import nbclient  # noqa: F401
+        import nbformat  # noqa: F401
     except ImportError as e:  # pragma: no cover - CI installs the extra
         pytest.fail(f"executing notebooks needs the notebooks extra (pip install -e '.[notebooks]'): {e}")
     monkeypatch.setenv(notebook.SMALL_ENV, "1")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    nb = nbformat.read(script.with_suffix(".ipynb"), as_version=4)
-    client = NotebookClient(nb, kernel_name=kernel_name, timeout=CELL_TIMEOUT_S, allow_errors=False,
-                            resources={"metadata": {"path": str(NB_DIR)}})
-    t0 = time.perf_counter()
+    # A private IPython folder: its history database is not shared with kernels of other runs.
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    ipynb_path = script.with_suffix(".ipynb")
     try:
-        client.execute()
-    except CellExecutionError as e:
-        pytest.fail(f"{script.with_suffix('.ipynb').name} raised in a cell:\n{str(e)[-4000:]}")
-    elapsed = time.perf_counter() - t0
-    print(f"{script.with_suffix('.ipynb').name}: {elapsed:.1f} s")
-    errors = [o for c in nb.cells if c.cell_type == "code"
-              for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors, errors
+        r = subprocess.run([sys.executable, "-c", RUNNER, str(ipynb_path), kernel_name, str(NB_DIR),
+                            str(CELL_TIMEOUT_S)], capture_output=True, text=True, timeout=CELL_TIMEOUT_S + 60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{ipynb_path.name} did not finish in {CELL_TIMEOUT_S + 60} s")
+    assert r.returncode == 0 and r.stdout.strip(), f"the notebook runner failed:\n{r.stderr[-4000:]}"
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    if "raised" in out:
+        pytest.fail(f"{ipynb_path.name} raised in a cell:\n{out['raised']}")
+    elapsed = out["elapsed"]
+    print(f"{ipynb_path.name}: {elapsed:.1f} s")
+    assert not out["errors"], out["errors"]
     assert elapsed < BUDGET_S, f"{script.name} took {elapsed:.0f} s to run; the budget is {BUDGET_S} s"

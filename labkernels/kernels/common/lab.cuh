@@ -132,6 +132,18 @@ __device__ __forceinline__ void mma_e4m3_m16n8k32(float (&d)[4], const unsigned 
 __device__ __forceinline__ float to_f32(__half h) { return __half2float(h); }
 __device__ __forceinline__ float to_f32(float f) { return f; }
 
+// Grouped block order for a GEMM on a 1-D grid: block b computes output tile (tm, tn) so that
+// consecutive blocks walk `group_m` row tiles down a column of tiles before moving right.
+// Blocks resident at the same time then share a few tiles of X and W, which come from L2
+// instead of DRAM.
+__device__ __forceinline__ void grouped_tile(int b, int tiles_m, int tiles_n, int group_m, int& tm, int& tn)
+{
+    const int per_group = group_m * tiles_n, first_m = (b / per_group) * group_m;
+    const int size_m = min(tiles_m - first_m, group_m);
+    tm = first_m + (b % per_group) % size_m;
+    tn = (b % per_group) / size_m;
+}
+
 // Sum an int over the 32 lanes of a warp.
 __device__ __forceinline__ int warp_sum_int(int v)
 {

@@ -63,11 +63,9 @@ fp8_wgmma(const unsigned char* __restrict__ X, const float* __restrict__ SX,
     unsigned char* As = smem;
     unsigned char* Bs = smem + STAGES * A_STAGE;
 
-    const int tiles_m = (M + BM - 1) / BM, tiles_n = (N + BN - 1) / BN;
-    const int per_group = GROUP_M * tiles_n, group = blockIdx.x / per_group;
-    const int first_m = group * GROUP_M, size_m = min(tiles_m - first_m, GROUP_M);
-    const int m0 = (first_m + (blockIdx.x % per_group) % size_m) * BM;
-    const int n0 = ((blockIdx.x % per_group) / size_m) * BN;
+    int tile_m, tile_n;
+    grouped_tile(blockIdx.x, (M + BM - 1) / BM, (N + BN - 1) / BN, GROUP_M, tile_m, tile_n);
+    const int m0 = tile_m * BM, n0 = tile_n * BN;
 
     const int tid = threadIdx.x, wg = tid >> 7, t = tid & 127, warp = t >> 5, lane = t & 31;
     const int KC = (K + BK - 1) / BK;

@@ -62,12 +62,9 @@ KERNEL_NAME(const elem_t* __restrict__ X, const scale_t* __restrict__ SX,
     unsigned char* As = smem;
     unsigned char* Bs = smem + STAGES * BM * SROW;
 
-    // Grouped order: walk GROUP_M row tiles down a column of tiles before moving right.
-    const int tiles_m = (M + BM - 1) / BM, tiles_n = (N + BN - 1) / BN;
-    const int per_group = GROUP_M * tiles_n, group = blockIdx.x / per_group;
-    const int first_m = group * GROUP_M, size_m = min(tiles_m - first_m, GROUP_M);
-    const int tile_m = first_m + (blockIdx.x % per_group) % size_m;
-    const int tile_n = (blockIdx.x % per_group) / size_m;
+    // Grouped order: blocks running together share tiles of X and W in L2 (lab.cuh).
+    int tile_m, tile_n;
+    grouped_tile(blockIdx.x, (M + BM - 1) / BM, (N + BN - 1) / BN, GROUP_M, tile_m, tile_n);
     const int m0 = tile_m * BM, n0 = tile_n * BN;
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
