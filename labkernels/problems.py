@@ -330,5 +330,135 @@ add(Problem(
 ))
 
 
+# --------------------------------------------------------------------------
+# Block-scaled formats: MXFP8, MXFP4 (E8M0 scale per 32 k) and NVFP4 (E4M3 scale per 16 k,
+# fp32 per tensor). Both operands are block-scaled, the layout of labkernels.formats.
+# --------------------------------------------------------------------------
+
+#: block-scale exponents are drawn from this many binades either side of a base: 7 binades
+#: per operand, so a kernel that applies a block's scale to the wrong block, or not at all,
+#: lands far off the reference
+SCALE_SPREAD = 3
+#: rms of 2**a for a uniform over -SCALE_SPREAD..SCALE_SPREAD (the spread's effect on |Y|)
+_SPREAD_RMS = float(np.sqrt(np.mean(4.0 ** np.arange(-SCALE_SPREAD, SCALE_SPREAD + 1))))
+_RMS = {"e4m3": 1.0, "e2m1": float(np.sqrt(np.mean(np.array([0, .5, 1, 1.5, 2, 3, 4, 6]) ** 2)))}
+
+
+def _base_exp(elem: str, K: int = 1) -> int:
+    """The scale exponent that gives an operand's values an rms near 1/sqrt(K) (1 for X), so
+    |Y| stays near 1 for any K."""
+    return -int(round(np.log2(_RMS[elem] * _SPREAD_RMS * np.sqrt(K))))
+
+
+def _e8m0_codes(rng, shape, base: int) -> np.ndarray:
+    return (127 + base + rng.integers(-SCALE_SPREAD, SCALE_SPREAD + 1, size=shape)).astype(np.uint8)
+
+
+def _e4m3_scale_codes(rng, shape) -> np.ndarray:
+    """E4M3 block scales over 2**-3 .. 2**3 with any mantissa, as NVFP4's recipe makes them."""
+    e = rng.integers(7 - SCALE_SPREAD, 7 + SCALE_SPREAD + 1, size=shape)
+    return ((e << 3) | rng.integers(0, 8, size=shape)).astype(np.uint8)
+
+
+def random_fp4(rng: np.random.Generator, shape) -> np.ndarray:
+    """Packed E2M1 codes (``shape[-1]`` bytes hold ``2*shape[-1]`` elements), every code equally
+    likely: ±6 (the saturation value), ±0 and the subnormal ±0.5 all appear."""
+    return rng.integers(0, 256, size=shape, dtype=np.uint8)
+
+
+def _special_blocks(inp: dict, rng, *, block: int, per_byte: int, max_code: int, small_scale: int):
+    """One all-zero block in X (scale code 0, what the quantizers write for a zero amax) and
+    one block of W at its format's ±max (under W's smallest scale, so |Y| stays in fp16's
+    range): where a decoder's edge cases show."""
+    x, xs, w, ws = inp["x"], inp["x_scales"], inp["w"], inp["w_scales"]
+    m, kb = rng.integers(x.shape[0]), rng.integers(xs.shape[1])
+    x[m, kb * block // per_byte:(kb + 1) * block // per_byte] = 0
+    xs[m, kb] = 0
+    n, kb = rng.integers(w.shape[0]), rng.integers(ws.shape[1])
+    run = w[n, kb * block // per_byte:(kb + 1) * block // per_byte]
+    run[: len(run) // 2] = max_code
+    run[len(run) // 2:] = max_code | (0x88 if per_byte == 2 else 0x80)
+    ws[n, kb] = small_scale
+
+
+def _mxfp8_inputs(M, N, K, rng):
+    bw = _base_exp("e4m3", K)
+    inp = {
+        "x": random_e4m3(rng, (M, K)),
+        "x_scales": _e8m0_codes(rng, (M, K // 32), _base_exp("e4m3")),
+        "w": random_e4m3(rng, (N, K)),
+        "w_scales": _e8m0_codes(rng, (N, K // 32), bw),
+    }
+    _special_blocks(inp, rng, block=32, per_byte=1, max_code=0x7E, small_scale=127 + bw - 2 * SCALE_SPREAD)
+    return inp
+
+
+def _mxfp4_inputs(M, N, K, rng):
+    bw = _base_exp("e2m1", K)
+    inp = {
+        "x": random_fp4(rng, (M, K // 2)),
+        "x_scales": _e8m0_codes(rng, (M, K // 32), _base_exp("e2m1")),
+        "w": random_fp4(rng, (N, K // 2)),
+        "w_scales": _e8m0_codes(rng, (N, K // 32), bw),
+    }
+    _special_blocks(inp, rng, block=32, per_byte=2, max_code=0x77, small_scale=127 + bw - SCALE_SPREAD)
+    return inp
+
+
+def _nvfp4_inputs(M, N, K, rng):
+    # the global scales carry the base exponent; the E4M3 block scales the spread
+    gx, gw = (2.0 ** _base_exp("e2m1", k) for k in (1, K))
+    inp = {
+        "x": random_fp4(rng, (M, K // 2)),
+        "x_scales": _e4m3_scale_codes(rng, (M, K // 16)),
+        "x_global": (rng.uniform(0.75, 1.5, size=(1,)) * gx).astype(np.float32),
+        "w": random_fp4(rng, (N, K // 2)),
+        "w_scales": _e4m3_scale_codes(rng, (N, K // 16)),
+        "w_global": (rng.uniform(0.75, 1.5, size=(1,)) * gw).astype(np.float32),
+    }
+    _special_blocks(inp, rng, block=16, per_byte=2, max_code=0x77, small_scale=(7 - SCALE_SPREAD) << 3)
+    return inp
+
+
+def _mx_reference(fmt):
+    def reference(inp):
+        from . import formats
+
+        if fmt == "nvfp4":
+            dq = [formats.dequantize_nvfp4(formats.NVFP4Quantized(inp[d], inp[s], np.float32(inp[g][0])))
+                  for d, s, g in (("x", "x_scales", "x_global"), ("w", "w_scales", "w_global"))]
+        else:
+            dq = [formats.dequantize_mx(formats.MXQuantized(inp[d], inp[s], fmt))
+                  for d, s in (("x", "x_scales"), ("w", "w_scales"))]
+        return dq[0].astype(np.float64) @ dq[1].astype(np.float64).T
+    return reference
+
+
+for _fmt, _make, _block, _desc in (
+    ("mxfp8_e4m3", _mxfp8_inputs, 32,
+     "Y = deq(X)·deq(W)ᵀ, MXFP8: X [M,K] and W [N,K] e4m3 codes (uint8), E8M0 scales x_scales [M,K/32] and "
+     "w_scales [N,K/32] (uint8, value 2**(code-127)); fp32 accumulation; Y fp16"),
+    ("mxfp4", _mxfp4_inputs, 32,
+     "Y = deq(X)·deq(W)ᵀ, MXFP4: X [M,K/2] and W [N,K/2] packed e2m1 (uint8, even k in the low nibble), "
+     "E8M0 scales x_scales [M,K/32] and w_scales [N,K/32]; fp32 accumulation; Y fp16"),
+    ("nvfp4", _nvfp4_inputs, 16,
+     "Y = deq(X)·deq(W)ᵀ, NVFP4: X [M,K/2] and W [N,K/2] packed e2m1, E4M3 scales x_scales [M,K/16] and "
+     "w_scales [N,K/16] (uint8 codes), fp32 per-tensor x_global [1] and w_global [1]; fp32 accumulation; Y fp16"),
+):
+    add(Problem(
+        fmt=_fmt.replace("_e4m3", ""),
+        description=_desc,
+        make_inputs=_make,
+        reference=_mx_reference(_fmt),
+        # Each block's products are exact in fp32 (a few significand bits times a power-of-two
+        # or 4-bit scale); the sums round in fp32 (and in Hopper's narrower fp8 accumulator
+        # within a block), then once to fp16.
+        tol=2.0**-9,
+        norm_tol=2e-3,
+        k_multiple=(lambda b=_block: (lambda **p: b))(),
+        row_inputs=("x", "x_scales"),
+    ))
+
+
 def get(fmt: str) -> Problem:
     return PROBLEMS[check_choice("format", fmt, PROBLEMS)]

@@ -35,7 +35,7 @@ def test_cuda_variant_compiles_for_every_claimed_arch(v):
 
 
 #: .cu files a family uses beside its variants (a quantizer, a device function for Numba).
-AUXILIARY = {src: spec for fam in ("int8",)
+AUXILIARY = {src: spec for fam in ("int8", "blockscaled")
              for src, spec in getattr(__import__(f"labkernels.kernels.{fam}", fromlist=["x"]),
                                       "AUXILIARY_SOURCES", {}).items()}
 

@@ -1,2 +1,2 @@
 """Kernel families. Importing this package registers every variant (see labkernels.registry)."""
-from . import dequant, fp16, fp8, int8  # noqa: F401
+from . import blockscaled, dequant, fp16, fp8, int8  # noqa: F401
