@@ -137,6 +137,12 @@ def _run(N, K, formats=("fp16", "w4a16", "w8a16")):
     return res
 
 
+def _runs(res) -> str:
+    """Where the committed points came from: one or more dated runs."""
+    runs = res.committed.get("runs") or [res.committed]
+    return "; ".join(f"{r['date']}, committed in `benchmarks/results/{r['name']}`" for r in runs)
+
+
 def _ms(xs) -> str:
     return ", ".join(f"{x:.0f}" for x in xs) if xs else "none"
 
@@ -187,8 +193,7 @@ def crossover_table() -> str:
             if a == "w4a16 lab (fastest)" and x["measured"] and x["predicted"]:
                 ratios.append(f"{x['predicted'][0] / x['measured'][0]['m']:.1f}× at {N}×{K}")
     c = head.ceilings
-    out.append(f"Measured on {head.committed['gpu']} ({head.committed['date']}, committed in "
-               f"`benchmarks/results/{head.committed['name']}`); models from the ceilings measured on the same card "
+    out.append(f"Measured on {head.committed['gpu']} ({_runs(head)}); models from the ceilings measured on the same card "
                f"({c.bw / 1e12:.2f} TB/s copy; fp16 {c.mma['fp16'] / 1e12:.0f} TFLOP/s `mma.sync` for the lab's "
                f"kernels, {c.library['fp16'] / 1e12:.0f} cuBLAS for the library peers), never fitted to the sweep. "
                "Measured M*: where the measured curves cross, log-log interpolated between the two M measured "
@@ -227,7 +232,7 @@ def claim_list() -> str:
                         rl.bound("w4a16", big, N, K, bw).alu_us)
     r = res.committed
     lines = [
-        f"N = K = {N}; measured on {r['gpu']} ({r['date']}); model from the ceilings measured on the same card.",
+        f"N = K = {N}; measured on {r['gpu']} ({_runs(res)}); model from the ceilings measured on the same card.",
         "",
         f"1. **A16W4 wins memory-bound.** *Measured, holds against fp16:* at M = 1 the lab's W4A16 GEMV takes "
         f"{t(lab, 1):.1f} µs against cuBLAS fp16's {t(cub, 1):.1f} µs ({t(cub, 1) / t(lab, 1):.2f}×; the model "

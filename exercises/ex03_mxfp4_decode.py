@@ -1,5 +1,7 @@
 """# ex03 — Decode MXFP4 blocks (Numba)
 
+[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkernels/labkernels/blob/v0.1.0/exercises/ex03_mxfp4_decode.ipynb)
+
 MXFP4 (OCP Microscaling v1.0) stores each weight as a 4-bit E2M1 float and
 one shared 8-bit power-of-two scale (E8M0) per block of 32 weights along K:
 4.25 bits per weight. Blackwell's block-scaled MMAs read it natively; every
@@ -48,6 +50,27 @@ with NaN-scaled, all-zero and extreme-scale blocks.
 Without a GPU the kernel runs in the Numba CUDA simulator (slowly: the checks
 use small shapes). The last cell checks it.
 """
+
+# %%
+# Setup: run this cell first. On Colab it installs this release of labkernels and
+# checks that a GPU runtime is attached; anywhere else it only prints the device.
+# pip upgrades what Colab ships older than the lab's pins (numba-cuda, CuPy) and
+# keeps the rest. The grader loads this file under another name: then the cell
+# does nothing.
+import subprocess
+import sys
+
+LABKERNELS_PIP = "labkernels[cuda12] @ git+https://github.com/labkernels/labkernels@v0.1.0"
+IN_COLAB = "google.colab" in sys.modules
+
+if __name__ == "__main__":
+    if IN_COLAB:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", LABKERNELS_PIP], check=True)
+    from labkernels import notebook
+
+    notebook.report_device(IN_COLAB, family="blockscaled",
+                           without_gpu="the kernel runs in the Numba CUDA simulator (slowly: the checks use small shapes)")
+
 
 # %%
 import math

@@ -1,5 +1,7 @@
 """# ex04 — Read the roofline: where does A8W8 overtake W4A16?
 
+[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkernels/labkernels/blob/v0.1.0/exercises/ex04_predict_crossover.ipynb)
+
 A layer `Y[M, N] = X[M, K]·W[N, K]ᵀ` at decode time (M = a few tokens) is
 memory-bound: the weights dominate the bytes, so the format with the fewest
 bits per weight wins — W4A16 (int4 weights, fp16 activations). As M grows
@@ -44,6 +46,27 @@ datasheet ceilings scaled by random factors between 0.8 and 1.25 — derive,
 do not tabulate. Your code may not import `labkernels.roofline` while it is
 graded. The last cell checks it.
 """
+
+# %%
+# Setup: run this cell first. On Colab it installs this release of labkernels and
+# checks that a GPU runtime is attached; anywhere else it only prints the device.
+# pip upgrades what Colab ships older than the lab's pins (numba-cuda, CuPy) and
+# keeps the rest. The grader loads this file under another name: then the cell
+# does nothing.
+import subprocess
+import sys
+
+LABKERNELS_PIP = "labkernels[cuda12] @ git+https://github.com/labkernels/labkernels@v0.1.0"
+IN_COLAB = "google.colab" in sys.modules
+
+if __name__ == "__main__":
+    if IN_COLAB:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", LABKERNELS_PIP], check=True)
+    from labkernels import notebook
+
+    notebook.report_device(IN_COLAB, family=None,
+                           without_gpu="this exercise is plain Python on the CPU")
+
 
 # %%
 import math

@@ -1,5 +1,7 @@
 """# ex06 — A8W8 GEMV with `__dp4a` (CUDA C)
 
+[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkernels/labkernels/blob/v0.1.0/exercises/ex06_dp4a_dot.ipynb)
+
 A8W8 stores both operands as int8 with fp16 scales: activations `X [M, K]`
 with one scale per row (token), `SX [M, 1]`; weights `W [N, K]` with one
 scale per row (output channel), `SW [N, 1]`. Because each scale covers a
@@ -35,6 +37,27 @@ a GPU it compiles the kernel (for sm_75 and sm_90) and checks the PTX for
 GPU it also times the kernel at M = 1, N = K = 4096 against the A8W8 memory
 bound (target: 50% of it).
 """
+
+# %%
+# Setup: run this cell first. On Colab it installs this release of labkernels and
+# checks that a GPU runtime is attached; anywhere else it only prints the device.
+# pip upgrades what Colab ships older than the lab's pins (numba-cuda, CuPy) and
+# keeps the rest. The grader loads this file under another name: then the cell
+# does nothing.
+import subprocess
+import sys
+
+LABKERNELS_PIP = "labkernels[cuda12] @ git+https://github.com/labkernels/labkernels@v0.1.0"
+IN_COLAB = "google.colab" in sys.modules
+
+if __name__ == "__main__":
+    if IN_COLAB:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", LABKERNELS_PIP], check=True)
+    from labkernels import notebook
+
+    notebook.report_device(IN_COLAB, family="int8",
+                           without_gpu="the kernel is compiled to PTX and its instructions are checked; the numeric tests need a GPU")
+
 
 # %%
 from pathlib import Path

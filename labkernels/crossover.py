@@ -765,18 +765,28 @@ def run(*, N: int | None = None, K: int | None = None, preset: str | None = None
         if source == "measured" and ceil.source != "measured":
             notes.append(f"no committed measured ceilings for {gpu_key}: the model uses datasheet figures")
         runs = committed_results(gpu_key, None if results is None else results) if results is not False else []
+        # Runs are newest first: a later run's (kernel, M) point replaces an earlier one's, and
+        # each run adds what the later ones did not measure (a new lesson's kernels, say).
+        seen, used = set(), []
         for r in runs:
-            at = [x for x in r["records"] if (x["N"], x["K"]) == (N, K) and x["fmt"] in fmts and x["M"] in ms]
-            if at:
-                committed = {**r, "records_here": len(at)}
-                records = [_rebound(x, ceil) for x in at]
-                measured_label = (f"MEASURED earlier on {r['gpu']} ({r['date']}), committed in "
-                                  f"benchmarks/results/{r['name']}")
-                dups = [d for d in r["duplicates"] if (d[2], d[3]) == (N, K)]
-                if dups:
-                    notes.append(f"{len(dups)} committed records repeated in another file of the same run "
-                                 f"(same kernel, M, N, K) were read once")
-                break
+            at = [x for x in r["records"] if (x["N"], x["K"]) == (N, K) and x["fmt"] in fmts and x["M"] in ms
+                  and (x["kernel"], x["M"]) not in seen]
+            if not at:
+                continue
+            seen |= {(x["kernel"], x["M"]) for x in at}
+            records += [{**_rebound(x, ceil), "date": r["date"]} for x in at]
+            used.append((r, len(at)))
+            dups = [d for d in r["duplicates"] if (d[2], d[3]) == (N, K)]
+            if dups:
+                notes.append(f"{len(dups)} committed records repeated in another file of the same run "
+                             f"(same kernel, M, N, K) were read once")
+        if used:
+            newest = used[0][0]
+            committed = {**newest, "records_here": len(records), "records": [x for r, _ in used for x in r["records"]],
+                         "runs": [{"name": r["name"], "date": r["date"], "records_here": n} for r, n in used]}
+            measured_label = (f"MEASURED earlier on {newest['gpu']} ("
+                              + ", ".join(r["date"] for r, _ in used) + "), committed in "
+                              + ", ".join(f"benchmarks/results/{r['name']}" for r, _ in used))
         if runs and committed is None:
             shapes = sorted({(x["N"], x["K"]) for r in runs for x in r["records"]})
             notes.append(f"committed results for {gpu_key} ({', '.join(r['name'] for r in runs)}) hold no "
@@ -1177,7 +1187,7 @@ def to_csv(res: CrossoverResult) -> str:
     for r in sorted(res.records, key=lambda r: (r["fmt"], r["kernel"], r["M"])):
         w.writerow(["measured", in_curve.get(id(r), ""), r["kernel"], r["fmt"], r["M"], r["N"], r["K"],
                     f"{r['time_us']:.4g}", f"{r['bound_us']:.4g}", r["bound_kind"], f"{r['pct_of_bound']:.1f}",
-                    f"{r['gbps']:.1f}", f"{r['tflops']:.2f}", r.get("gpu", ""), date])
+                    f"{r['gbps']:.1f}", f"{r['tflops']:.2f}", r.get("gpu", ""), r.get("date") or date])
     for path, table in (("mma_sync", res.model), ("library", res.model_library)):
         for f, pts in table.items():
             for p in pts:

@@ -3,6 +3,7 @@ and the committed measurements a notebook reads when there is no GPU to measure 
 
     python -m labkernels.notebook notebooks            # regenerate every notebooks/*.ipynb
     python -m labkernels.notebook --check notebooks    # exit 1 when one is missing or stale
+    python -m labkernels.notebook --stamp notebooks solutions   # pin setup cells and badges to this release
 
 The lessons are written as jupytext "percent" scripts (``notebooks/NN_*.py``,
 ``# %%`` code cells and ``# %% [markdown]`` cells): the file that is reviewed
@@ -10,25 +11,108 @@ and diffed. Their ``.ipynb`` twins, which Colab opens, are generated from them
 with :func:`labkernels.grading.ipynb.from_percent` (the converter the exercises
 use too) and committed without outputs; ``tests/test_notebooks.py`` fails when
 a twin is missing or out of date.
+
+Every lab notebook (lessons, exercises, solutions) opens in Colab from a badge
+and starts with a setup cell that installs *this release* of the lab: the cell
+runs before the package is there, so the requirement (:func:`pip_requirement`)
+and the badge's address (:func:`colab_url`) are written into it literally, both
+naming the tag :func:`release` (``v`` + ``labkernels.__version__``). After a
+version bump, ``python -m labkernels.notebook --stamp notebooks solutions``
+rewrites them (:func:`stamp`); ``tests/test_colab.py`` fails until it has run.
+
+Colab ships older packages than the lab's pins. The setup cell lets pip upgrade
+what is older than the pins (numba-cuda, CuPy, the CUDA headers) and keeps what
+the lab does not pin: ipywidgets 7 (the dashboards use only what 7 and 8 share)
+and the inline matplotlib backend (no ipympl). Numba's fp8 types are never
+needed: the Numba kernels decode fp8 and fp4 codes through tables.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import os
+import re
 import sys
 import urllib.request
 from pathlib import Path
 
+from . import __version__
 from .grading import ipynb
 
 REPO = "labkernels/labkernels"
+#: The branch committed results are downloaded from when the package runs without a checkout.
 BRANCH = "main"
 #: Where committed measurements live, relative to the repository root.
 RESULTS_DIR = "benchmarks/results"
 #: Set to anything but "" or "0" to keep simulator shapes and GPU sweeps small (CI does).
 SMALL_ENV = "LABKERNELS_SMALL"
+
+
+def release() -> str:
+    """The git tag of this version of the lab, ``v`` + ``__version__``: what setup cells install and
+    what badges open."""
+    return f"v{__version__}"
+
+
+def pip_requirement() -> str:
+    """What a setup cell installs on Colab: this release, with CUDA 12 wheels (Colab's driver is CUDA 12)."""
+    return f"labkernels[cuda12] @ git+https://github.com/{REPO}@{release()}"
+
+
+def colab_url(relpath: str) -> str:
+    """The Colab address of a notebook committed at ``relpath`` (e.g. ``notebooks/01_x.ipynb``) in this
+    release: the notebook a badge opens is the one written for the package its setup cell installs."""
+    return f"https://colab.research.google.com/github/{REPO}/blob/{release()}/{relpath}"
+
+
+_PIN = re.compile(r'^(LABKERNELS_PIP = )"[^"\n]*"', re.M)
+_COLAB = re.compile(rf"(https://colab\.research\.google\.com/github/{re.escape(REPO)}/blob/)[^/\s)]+/")
+
+
+def pinned(text: str) -> str | None:
+    """The requirement a setup cell's ``LABKERNELS_PIP = "..."`` line installs, or ``None``."""
+    m = _PIN.search(text)
+    return m.group(0).split('"')[1] if m else None
+
+
+def stamp(text: str) -> str:
+    """``text`` with its setup-cell requirement and its Colab links naming this release."""
+    text = _PIN.sub(lambda m: f'{m.group(1)}"{pip_requirement()}"', text)
+    return _COLAB.sub(lambda m: f"{m.group(1)}{release()}/", text)
+
+
+def precisions(cc: tuple[int, int]) -> str:
+    """What a GPU of compute capability ``cc`` does with fp8 and FP4 (a T4: no fp8; an L4 or an
+    H100: fp8; an RTX PRO 6000 Blackwell or a B200: native block-scaled FP4)."""
+    from . import device
+
+    caps = device.capabilities(cc)
+    if not caps["mma_fp8"]:
+        fp8 = "no (fp8 MMAs need sm_89+)"
+    elif caps["wgmma"]:
+        fp8 = "yes, with wgmma (mma.sync e4m3 is emulated with fp16 HMMA on Hopper)"
+    else:
+        fp8 = "yes (mma.sync e4m3)"
+    fp4 = "native (block-scaled MMA)" if caps["tcgen05"] or caps["mma_block_scale"] else \
+        "emulated (decoded before the MMA)"
+    return f"fp8: {fp8}; FP4: {fp4}"
+
+
+def stale_imports() -> list[str]:
+    """Modules imported before pip replaced them in this session (their loaded and installed versions
+    differ): only a restart loads the new ones."""
+    out = []
+    for name in ("numpy", "labkernels"):
+        mod = sys.modules.get(name)
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if mod is not None and getattr(mod, "__version__", installed) != installed:
+            out.append(f"{name} {mod.__version__} (installed: {installed})")
+    return out
 
 
 def report_device(in_colab: bool, *, family: str | None = None, without_gpu: str = "") -> "object | None":
@@ -39,6 +123,10 @@ def report_device(in_colab: bool, *, family: str | None = None, without_gpu: str
     """
     from . import device, registry
 
+    stale = stale_imports() if in_colab else []
+    if stale:
+        print(f"pip replaced {', '.join(stale)} after it was imported: "
+              "Runtime → Restart session, then run all cells again.")
     gpu = device.gpu()
     if gpu is None:
         print(f"device: no GPU ({device.why_no_gpu()}); {without_gpu}")
@@ -47,15 +135,13 @@ def report_device(in_colab: bool, *, family: str | None = None, without_gpu: str
     if not in_colab:
         return gpu
     if gpu is None:
-        print("No GPU runtime is attached. To measure the kernels: Runtime → Change runtime type → "
-              "Hardware accelerator: GPU (a T4 is enough) → Save, then run all cells again.")
+        print("No GPU runtime is attached. To run the kernels on one: Runtime → Change runtime type → "
+              "a GPU (the free T4 has no fp8 and no sm_80 MMA; an L4 has both) → Save, then run all cells again.")
         return gpu
     caps = device.capabilities(gpu.cc)
     print("this GPU has:  ", ", ".join(k for k, ok in caps.items() if ok))
     print("this GPU lacks:", ", ".join(k for k, ok in caps.items() if not ok) or "nothing the lab uses")
-    fp8 = "no" if not caps["mma_fp8"] else "emulated with fp16 HMMA (Hopper)" if gpu.cc == (9, 0) else "yes"
-    fp4 = "native" if caps["tcgen05"] or caps["mma_block_scale"] else "emulated"
-    print(f"fp8 mma.sync: {fp8}; block-scaled FP4: {fp4}")
+    print(precisions(gpu.cc))
     print("kernels this GPU runs:", ", ".join(v.id for v in registry.variants(family=family) if v.runnable()[0]))
     return gpu
 
@@ -63,11 +149,6 @@ def report_device(in_colab: bool, *, family: str | None = None, without_gpu: str
 def small() -> bool:
     """Whether the notebook should run at its small sizes (``LABKERNELS_SMALL=1``)."""
     return os.environ.get(SMALL_ENV, "") not in ("", "0")
-
-
-def colab_url(relpath: str) -> str:
-    """The Colab address of a notebook committed at ``relpath`` (e.g. ``notebooks/01_x.ipynb``)."""
-    return f"https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/{relpath}"
 
 
 # --------------------------------------------------------------------------
@@ -175,16 +256,35 @@ def load_results(relpath: str) -> dict:
     return json.loads(results_path(relpath).read_text(encoding="utf-8"))
 
 
+def stamp_folder(folder: str | os.PathLike) -> list[Path]:
+    """Apply :func:`stamp` to the percent scripts and Markdown files of ``folder``; return those changed."""
+    changed = []
+    for p in sorted([*sources(folder), *Path(folder).glob("*.md")]):
+        text = p.read_text(encoding="utf-8")
+        if stamp(text) != text:
+            p.write_text(stamp(text), encoding="utf-8")
+            changed.append(p)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m labkernels.notebook",
                                  description="Generate notebooks/*.ipynb from their percent scripts.")
     ap.add_argument("folders", nargs="*", default=["notebooks"])
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 when a notebook is stale")
+    ap.add_argument("--stamp", action="store_true",
+                    help=f"only rewrite the setup cells' requirement and the Colab links to this release "
+                         f"({release()}) in the percent scripts and Markdown files; generate nothing")
     args = ap.parse_args(argv)
-    stale = []
     for folder in args.folders:
         if not Path(folder).is_dir():
             ap.error(f"{folder} is not a folder")
+    if args.stamp:
+        for p in [p for folder in args.folders for p in stamp_folder(folder)]:
+            print(f"stamped {p}")
+        return 0
+    stale = []
+    for folder in args.folders:
         if not sources(folder):
             print(f"{folder}: no percent scripts (# %% cells)", file=sys.stderr)
         stale += sync(folder, check=args.check)

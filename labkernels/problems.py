@@ -367,13 +367,15 @@ def random_fp4(rng: np.random.Generator, shape) -> np.ndarray:
 
 
 def _special_blocks(inp: dict, rng, *, block: int, per_byte: int, max_code: int, small_scale: int):
-    """One all-zero block in X (scale code 0, what the quantizers write for a zero amax) and
+    """One all-zero block in X (scale code 0, what the quantizers write for a zero amax; only
+    where a row has more than one block) and
     one block of W at its format's ±max (under W's smallest scale, so |Y| stays in fp16's
     range): where a decoder's edge cases show."""
     x, xs, w, ws = inp["x"], inp["x_scales"], inp["w"], inp["w_scales"]
-    m, kb = rng.integers(x.shape[0]), rng.integers(xs.shape[1])
-    x[m, kb * block // per_byte:(kb + 1) * block // per_byte] = 0
-    xs[m, kb] = 0
+    if xs.shape[1] > 1:  # never a whole row of zeros
+        m, kb = rng.integers(x.shape[0]), rng.integers(xs.shape[1])
+        x[m, kb * block // per_byte:(kb + 1) * block // per_byte] = 0
+        xs[m, kb] = 0
     n, kb = rng.integers(w.shape[0]), rng.integers(ws.shape[1])
     run = w[n, kb * block // per_byte:(kb + 1) * block // per_byte]
     run[: len(run) // 2] = max_code

@@ -1,18 +1,16 @@
 # %%
-# Setup: run this cell first. On Colab it installs labkernels and checks that a
-# GPU runtime is attached; anywhere else it only prints the device used below.
-import importlib.metadata
+# Setup: run this cell first. On Colab it installs this release of labkernels and
+# checks that a GPU runtime is attached; anywhere else it only prints the device
+# used below. pip upgrades what Colab ships older than the lab's pins (numba-cuda,
+# CuPy) and keeps the rest: ipywidgets 7 and the inline plots are enough.
 import subprocess
 import sys
 
-LABKERNELS_PIP = "labkernels[cuda12] @ git+https://github.com/labkernels/labkernels@main"  # pin a tag for a course
+LABKERNELS_PIP = "labkernels[cuda12] @ git+https://github.com/labkernels/labkernels@v0.1.0"
 IN_COLAB = "google.colab" in sys.modules
 
 if IN_COLAB:
-    numpy_before = importlib.metadata.version("numpy")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", LABKERNELS_PIP], check=True)
-    if "numpy" in sys.modules and importlib.metadata.version("numpy") != numpy_before:
-        print("pip replaced NumPy under this session: Runtime → Restart session, then run all cells again.")
 
 from labkernels import device, notebook, registry  # noqa: E402, F401  (later cells use them)
 
@@ -22,7 +20,7 @@ gpu = notebook.report_device(IN_COLAB, family="int8",
 # %% [markdown]
 # # Lesson 2 — int8 activations: dp4a → WMMA → `mma.sync`, A8W8 and W4A8
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkernels/labkernels/blob/main/notebooks/02_int8_dp4a_wmma.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkernels/labkernels/blob/v0.1.0/notebooks/02_int8_dp4a_wmma.ipynb)
 #
 # ## Motivation
 #

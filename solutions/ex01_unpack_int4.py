@@ -1,5 +1,7 @@
 """# ex01 — Unpack int4 and dequantize (Numba)
 
+[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkernels/labkernels/blob/v0.1.0/solutions/ex01_unpack_int4.ipynb)
+
 Weight-only int4 quantization (A16W4) stores two weights per byte and one fp16
 scale per group of 128 weights along K. Before an fp16 MMA can use them, every
 weight is unpacked and scaled back: this exercise writes that step.
@@ -23,6 +25,27 @@ rounds to fp16 once.
 Without a GPU the kernel runs in the Numba CUDA simulator (slowly: the checks
 use small shapes). The last cell checks it.
 """
+
+# %%
+# Setup: run this cell first. On Colab it installs this release of labkernels and
+# checks that a GPU runtime is attached; anywhere else it only prints the device.
+# pip upgrades what Colab ships older than the lab's pins (numba-cuda, CuPy) and
+# keeps the rest. The grader loads this file under another name: then the cell
+# does nothing.
+import subprocess
+import sys
+
+LABKERNELS_PIP = "labkernels[cuda12] @ git+https://github.com/labkernels/labkernels@v0.1.0"
+IN_COLAB = "google.colab" in sys.modules
+
+if __name__ == "__main__":
+    if IN_COLAB:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", LABKERNELS_PIP], check=True)
+    from labkernels import notebook
+
+    notebook.report_device(IN_COLAB, family="dequant",
+                           without_gpu="the kernel runs in the Numba CUDA simulator (slowly: the checks use small shapes)")
+
 
 # %%
 from numba import float32

@@ -1,5 +1,7 @@
 """# ex07 — int8 `mma.sync` fragments (CUDA C, sm_80+)
 
+[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/labkernels/labkernels/blob/v0.1.0/solutions/ex07_mma_fragment.ipynb)
+
 ex06 multiplied int8 four at a time on the CUDA cores. The int8 Tensor Cores
 take a whole tile per instruction: `mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32`
 has the 32 lanes of a warp multiply a 16 x 32 int8 tile A by a 32 x 8 int8
@@ -48,6 +50,27 @@ There is no timing: fragments read straight from global memory are used once
 (the lab's `int8/v06_mma_gemm.cu` stages tiles in shared memory and feeds each
 fragment to 8 MMAs).
 """
+
+# %%
+# Setup: run this cell first. On Colab it installs this release of labkernels and
+# checks that a GPU runtime is attached; anywhere else it only prints the device.
+# pip upgrades what Colab ships older than the lab's pins (numba-cuda, CuPy) and
+# keeps the rest. The grader loads this file under another name: then the cell
+# does nothing.
+import subprocess
+import sys
+
+LABKERNELS_PIP = "labkernels[cuda12] @ git+https://github.com/labkernels/labkernels@v0.1.0"
+IN_COLAB = "google.colab" in sys.modules
+
+if __name__ == "__main__":
+    if IN_COLAB:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", LABKERNELS_PIP], check=True)
+    from labkernels import notebook
+
+    notebook.report_device(IN_COLAB, family="int8",
+                           without_gpu="the kernel is compiled to PTX and its instructions are checked; the numeric tests need an sm_80+ GPU (not a T4)")
+
 
 # %%
 from pathlib import Path

@@ -330,10 +330,12 @@ for v in LAB_VARIANTS:
         dt = OTHER_DTYPE.get(base[name].dtype, np.float64)
         row(f"{v.id}-{name}-dtype", TypeError, _arg(name) + " have dtype",
             _launch_with(v, **{name: lambda a, dt=dt: a.astype(dt)}))
+        # (a 1-D argument, such as NVFP4's per-tensor scale, is made 2-D instead)
         row(f"{v.id}-{name}-ndim", ValueError, _arg(name) + r" (be \d-D|have shape)",
-            _launch_with(v, **{name: lambda a: a.reshape(-1)}))
-        row(f"{v.id}-{name}-noncontig", ValueError, _arg(name) + " be C-contiguous",
-            _launch_with(v, **{name: noncontig}))
+            _launch_with(v, **{name: lambda a: a.reshape(-1) if a.ndim > 1 else a.reshape(1, -1)}))
+        if base[name].size > 1:  # one element is contiguous whatever its stride
+            row(f"{v.id}-{name}-noncontig", ValueError, _arg(name) + " be C-contiguous",
+                _launch_with(v, **{name: noncontig}))
         row(f"{v.id}-{name}-empty", ValueError, _arg(name) + " (not be empty|have shape)",
             _launch_with(v, **{name: lambda a: a[:0]}))
         row(f"{v.id}-{name}-list", TypeError, _arg(name) + " be a NumPy or CuPy array; got list",
@@ -352,9 +354,9 @@ for v in LAB_VARIANTS:
         _launch_with(v, x=HugeNumpy((2**31, K), base["x"].dtype)))
     if v.max_m:
         row(f"{v.id}-M-above-max_m", ValueError, rf"handles M up to {v.max_m}.*got M={v.max_m + 1}",
-            _launch_with(v, x=np.ones((v.max_m + 1, K), base["x"].dtype)))
+            _launch_with(v, x=np.ones((v.max_m + 1, base["x"].shape[1]), base["x"].dtype)))
     row(f"{v.id}-K-mismatch", ValueError, _arg(wname) + " have shape",
-        _launch_with(v, x=lambda a: np.ascontiguousarray(a[:, : K // 2])))
+        _launch_with(v, x=lambda a: np.ascontiguousarray(a[:, : a.shape[1] // 2])))
     if v.impl in ("cupy", "library"):
         row(f"{v.id}-numpy-arrays", TypeError, r"runs on the GPU: pass CuPy arrays \(cupy\.asarray\(x\)\), not NumPy",
             _launch_with(v))

@@ -248,7 +248,8 @@ def test_failure_classes_and_outputs(graded):
         first = _scored(graded[0][name])[0]
         assert first["extra_data"]["failure"] in kinds, (name, first)
     syntax = "\n".join(t["output"] for t in graded[0]["syntax_error"]["tests"])
-    assert 'File "ex01_unpack_int4.py", line 40' in syntax  # the student's own file and line
+    line = markers.find_regions(SOL01.read_text(), "python")[0].start + 1  # the body's first line
+    assert f'File "ex01_unpack_int4.py", line {line}' in syntax  # the student's own file and line
     hang = graded[0]["hangs"]["tests"]
     assert "not run: an earlier test hit the time limit" in hang[1]["output"]  # one hang costs one limit
     big = json.dumps(graded[0]["prints_megabytes"])
@@ -362,10 +363,11 @@ def test_notebook_submission_with_a_bare_check_cell_and_magics(tmp_path):
         r = runner.run(one, box)
     assert r.passed, str(r)
     assert "labkernels.grading.check is skipped while the grader runs this file" in r.printed
-    nb["cells"][3] = ipynb.code_cell("@nb.jit\ndef unpack_int4_kernel(packed, scales, out)\n    pass")
+    k = next(i for i, c in enumerate(nb["cells"]) if "def unpack_int4_kernel" in ipynb.source(c))
+    nb["cells"][k] = ipynb.code_cell("@nb.jit\ndef unpack_int4_kernel(packed, scales, out)\n    pass")
     with Sandbox(ex, submission.from_notebook(nb, ex, "bob.ipynb")) as box:
         r = runner.run(one, box)
-    assert "SyntaxError" in r.load_error and 'File "bob.ipynb, cell 4, line 2"' in r.load_error, r.load_error
+    assert "SyntaxError" in r.load_error and f'File "bob.ipynb, cell {k + 1}, line 2"' in r.load_error, r.load_error
 
 
 def test_a_file_that_hangs_while_loading_is_stopped(tmp_path):

@@ -12,6 +12,9 @@
   cells that held an answer are tagged ``answer``;
 * anything else (a README, data): copied as is.
 
+In every exercise file a Colab link to ``solutions/`` becomes the same link to
+``exercises/``: a notebook's badge opens the notebook it sits in.
+
 A ``.py`` solution split into ``# %%`` cells (a percent file) also gets a
 notebook twin, ``solutions/<same name>.ipynb``, generated from it here; the
 twin is what Colab opens, the ``.py`` is what reviewers diff. Never edit the
@@ -27,6 +30,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..notebook import colab_url
 from . import ipynb, markers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,11 +78,10 @@ def exercise_of(data: bytes, rel: str) -> bytes:
     """The exercise version of one solution file's bytes."""
     suffix = Path(rel).suffix.lower()
     if suffix == ".ipynb":
-        return exercise_notebook(data.decode("utf-8"), rel).encode("utf-8")
-    lang = markers.lang_of(suffix)
-    if lang is None:
-        return data
-    return markers.strip(data.decode("utf-8"), lang, where=rel).encode("utf-8")
+        data = exercise_notebook(data.decode("utf-8"), rel).encode("utf-8")
+    elif markers.lang_of(suffix) is not None:
+        data = markers.strip(data.decode("utf-8"), markers.lang_of(suffix), where=rel).encode("utf-8")
+    return data.replace(colab_url("solutions/").encode(), colab_url("exercises/").encode())
 
 
 @dataclass

@@ -15,6 +15,13 @@ Scales are ``x_scales [M, K/block]`` and ``w_scales [N, K/block]`` (uint8 codes,
 the layout of :mod:`labkernels.formats`). Variants in teaching order:
 
     v01  Numba, one thread per output, decode tables, each block's sum scaled before it is added
+    v02  FP4 GEMV (MXFP4, NVFP4), one warp per RPW rows, e2m1 decoded by bit placement,
+         exact half2 block sums                                                      (M <= 16)
+    v03  MXFP8 GEMV: the FP8 GEMV (fp8/v02) with each chunk's sum scaled by its block  (M <= 16)
+    v05  native block-scaled mma.sync (sm_120a: RTX 50, RTX PRO 6000 Blackwell), native.py
+
+:func:`matmul` runs a problem on the best variant this GPU has: the native instruction where
+it exists, else the GEMV for small M, else v01.
 """
 from __future__ import annotations
 
@@ -23,9 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ... import build
 from ...errors import check_array, check_choice
 from ...registry import register
-from .._launch import alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw
+from .._launch import alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, require_cupy
 from . import v01_naive_numba
 
 
@@ -118,6 +126,67 @@ def nvfp4_naive(x, x_scales, x_global, w, w_scales, w_global, out=None):
 
 
 # --------------------------------------------------------------------------
+# v02: FP4 GEMV.
+# --------------------------------------------------------------------------
+
+GEMV_MAX_M = 16
+ARCHS_ALL = ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
+#: warps per block, 16-byte chunks in flight per lane and row, rows of W per warp
+GEMV_DEFINES = {"WARPS": 8, "UNROLL": 1, "RPW": 2}
+#: X decoded into shared memory once per block when it fits in this many bytes (no opt-in)
+GEMV_XSMEM_MAX = 48 * 1024
+
+
+def _fp4_gemv(fmt, x, x_scales, w, w_scales, out, x_global, w_global, tuning):
+    what = f"{fmt.upper()} v02 (GEMV)"
+    M, N, K = check_blockscaled(fmt, x, x_scales, w, w_scales, out, x_global, w_global,
+                                max_m=GEMV_MAX_M, what=what)
+    if K % 32:
+        raise ValueError(f"{what} reads 16-byte chunks of 32 elements: K must be a multiple of 32; got K={K} "
+                         f"(use blockscaled/v01_{fmt}_numba for other K)")
+    xp = require_cupy(x, x_scales, w, w_scales, out, what=what)
+    f = FORMATS[fmt]
+    smem = M * K * 2 + M * (K // f.block) * 4  # X decoded to fp16, its scales to fp32
+    defines = {**GEMV_DEFINES, "XSMEM": int(smem <= GEMV_XSMEM_MAX), **(tuning or {}),
+               "NV": int(fmt == "nvfp4"), "ROWS": M}
+    rows_per_block = defines["WARPS"] * defines["RPW"]
+    check_grid(what, (cdiv(N, rows_per_block),))
+    out = alloc_out(xp, out, M, N)
+    if x_global is None:
+        x_global = w_global = xp.ones(1, xp.float32)  # not read when NV = 0
+    fn = build.get_function("blockscaled/v02_fp4_gemv.cu", "fp4_gemv", defines)
+    fn((cdiv(N, rows_per_block),), (32 * defines["WARPS"],),
+       (x, x_scales, x_global, w, w_scales, w_global, out, np.int32(M), np.int32(N), np.int32(K)),
+       shared_mem=smem if defines["XSMEM"] else 0)
+    return out
+
+
+def mxfp4_gemv(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = None):
+    """v02 MXFP4 GEMV (M <= 16, K % 32 == 0)."""
+    return _fp4_gemv("mxfp4", x, x_scales, w, w_scales, out, None, None, tuning)
+
+
+def nvfp4_gemv(x, x_scales, x_global, w, w_scales, w_global, out=None, *, tuning: dict | None = None):
+    """v02 NVFP4 GEMV (M <= 16, K % 32 == 0)."""
+    return _fp4_gemv("nvfp4", x, x_scales, w, w_scales, out, x_global, w_global, tuning)
+
+
+def mxfp8_gemv(x, x_scales, w, w_scales, out=None):
+    """v03 MXFP8 GEMV (M <= 16): fp8/v02's kernel compiled with MX = 1."""
+    from ..fp8 import GEMV_DEFINES as FP8_GEMV
+
+    what = "MXFP8 v03 (GEMV)"
+    M, N, K = check_blockscaled("mxfp8", x, x_scales, w, w_scales, out, max_m=GEMV_MAX_M, what=what)
+    xp = require_cupy(x, x_scales, w, w_scales, out, what=what)
+    check_grid(what, (cdiv(N, FP8_GEMV["WARPS"]),))
+    out = alloc_out(xp, out, M, N)
+    fn = build.get_function("blockscaled/v03_mxfp8_gemv.cu", "fp8_gemv", {**FP8_GEMV, "ROWS": M})
+    fn((cdiv(N, FP8_GEMV["WARPS"]),), (32 * FP8_GEMV["WARPS"],),
+       (x, x_scales, w, w_scales, out, np.int32(M), np.int32(N), np.int32(K)))
+    return out
+
+
+# --------------------------------------------------------------------------
 # Registry.
 # --------------------------------------------------------------------------
 
@@ -128,5 +197,56 @@ for _fmt, _launch, _func in (("mxfp8", mxfp8_naive, "mx_naive_numba"), ("mxfp4",
              numba_sig=v01_naive_numba.SIG_FP8, promises=("cvt.rn.f16.f32",), bench_max_m=4,
              description=f"Numba, one thread per output, {_fmt} decoded by tables, each block's sum scaled once")
 
+for _fmt, _launch in (("mxfp4", mxfp4_gemv), ("nvfp4", nvfp4_gemv)):
+    register(id=f"blockscaled/v02_{_fmt}_gemv", family="blockscaled", fmt=_fmt, op="gemv", impl="cupy",
+             launch=_launch, source="blockscaled/v02_fp4_gemv.cu", archs=ARCHS_ALL, max_m=GEMV_MAX_M,
+             defines={**GEMV_DEFINES, "XSMEM": 1, "NV": int(_fmt == "nvfp4"), "ROWS": 4},
+             promises=("ld.global.nc.v4", "fma.rn.f16x2", "shfl.sync.bfly"),
+             description="one warp per 2 rows, 16-byte chunks = one MX block, X decoded once per block, e2m1 -> fp16 by bit placement, "
+                         "exact half2 block sums, scales once per block")
+
+register(id="blockscaled/v03_mxfp8_gemv", family="blockscaled", fmt="mxfp8", op="gemv", impl="cupy",
+         launch=mxfp8_gemv, source="blockscaled/v03_mxfp8_gemv.cu", archs=ARCHS_ALL, max_m=GEMV_MAX_M,
+         defines={"WARPS": 4, "UNROLL": 4, "ROWS": 4}, promises=("ld.global.nc.v4", "shfl.sync.bfly"),
+         description="fp8/v02's GEMV, each 16-byte chunk's fp32 sum scaled by its block's E8M0 scales")
+
 from . import native, quantize  # noqa: E402  (register the native variants; the GPU quantizers)
 from .quantize import AUXILIARY_SOURCES  # noqa: E402, F401
+
+
+# --------------------------------------------------------------------------
+# Dispatch: the best variant this GPU runs.
+# --------------------------------------------------------------------------
+
+#: per format, the emulated variants in order of preference after the native one
+_EMULATED = {"mxfp8": ("blockscaled/v03_mxfp8_gemv", "blockscaled/v01_mxfp8_numba"),
+             "mxfp4": ("blockscaled/v02_mxfp4_gemv", "blockscaled/v01_mxfp4_numba"),
+             "nvfp4": ("blockscaled/v02_nvfp4_gemv", "blockscaled/v01_nvfp4_numba")}
+
+
+def choose(fmt: str, M: int, K: int) -> str:
+    """The id of the variant :func:`matmul` runs for ``fmt`` at ``M`` rows and depth ``K`` here:
+    the native block-scaled MMA when the GPU has it, else the GEMV (M <= 16, K % 32 == 0),
+    else the Numba v01 (any GPU, or the simulator)."""
+    from ...registry import get
+
+    fmt = check_choice("fmt", fmt, FORMATS)
+    for vid in (native.NATIVE_VARIANTS.get(fmt), *_EMULATED[fmt]):
+        if vid is None:
+            continue
+        v = get(vid)
+        if v.supports(M) and (v.op != "gemv" or K % 32 == 0) and v.runnable()[0]:
+            return vid
+    raise ValueError(f"no {fmt} variant runs here for M={M}, K={K}")
+
+
+def matmul(fmt: str, *, out=None, **inputs):
+    """``Y = deq(X)·deq(W)ᵀ`` for the block-scaled problem ``fmt`` (inputs by name, as
+    ``labkernels.problems[fmt]`` makes them), on the variant :func:`choose` picks."""
+    from ...registry import get
+
+    x = inputs.get("x")
+    if x is None or not hasattr(x, "shape") or len(x.shape) != 2:
+        raise TypeError("matmul needs x, a 2-D array of element codes (and the other inputs of the problem)")
+    K = x.shape[1] * FORMATS[check_choice("fmt", fmt, FORMATS)].per_byte
+    return get(choose(fmt, x.shape[0], K)).launch(**inputs, out=out)

@@ -128,6 +128,13 @@ __device__ __forceinline__ void mma_e4m3_m16n8k32(float (&d)[4], const unsigned 
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// An E8M0 scale code (OCP MX) as fp32 2^(c - 127): the code is an fp32 exponent field.
+// Code 0 is 2^-127, an fp32 subnormal; 255 is NaN.
+__device__ __forceinline__ float e8m0_to_f32(unsigned c)
+{
+    return __int_as_float(c == 0 ? 0x00400000 : c == 255 ? 0x7FC00000 : (int)(c << 23));
+}
+
 // A scale as fp32, whichever type it is stored in.
 __device__ __forceinline__ float to_f32(__half h) { return __half2float(h); }
 __device__ __forceinline__ float to_f32(float f) { return f; }

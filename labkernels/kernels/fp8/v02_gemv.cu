@@ -14,7 +14,18 @@
 // 2^(7-15); one multiply by 2^8 fixes the bias, exactly, subnormals included.
 //
 // Expects: #define ROWS (= M, 1..16), WARPS, UNROLL. K % 16 == 0 takes the vector path.
+// With MX = 1 (blockscaled/v03_mxfp8_gemv.cu) the scales are E8M0 codes per 32 k instead:
+// each 16-byte chunk's sum is scaled by its block's two scales before it is added.
 #include "lab.cuh"
+
+#ifndef MX
+#define MX 0
+#endif
+#if MX
+typedef unsigned char scale_t;  // E8M0 codes [., K/32]
+#else
+typedef float scale_t;          // fp32 [., 1]
+#endif
 
 // Two e4m3 codes (low byte: the first) -> half2, exactly (no NaN codes: the lab's
 // quantizers never write them).
@@ -43,8 +54,8 @@ __device__ __forceinline__ void decode16(const uint4& c, float2 (&f)[8])
 }
 
 extern "C" __global__ void __launch_bounds__(WARPS * 32)
-fp8_gemv(const unsigned char* __restrict__ X, const float* __restrict__ SX,
-         const unsigned char* __restrict__ W, const float* __restrict__ SW,
+fp8_gemv(const unsigned char* __restrict__ X, const scale_t* __restrict__ SX,
+         const unsigned char* __restrict__ W, const scale_t* __restrict__ SW,
          __half* __restrict__ Y, int M, int N, int K)
 {
     const int lane = threadIdx.x & 31;
@@ -73,20 +84,34 @@ fp8_gemv(const unsigned char* __restrict__ X, const float* __restrict__ SX,
             for (int m = 0; m < ROWS; ++m) {
                 float2 xf[8];
                 decode16(__ldg(reinterpret_cast<const uint4*>(X + (size_t)m * K) + c), xf);
+#if MX
+                float part = 0.f;
+#pragma unroll
+                for (int j = 0; j < 8; ++j) part += xf[j].x * wf[j].x + xf[j].y * wf[j].y;
+                const int b = c >> 1;  // two chunks a block of 32
+                acc[m] += part * (e8m0_to_f32(SX[(size_t)m * (K / 32) + b]) * e8m0_to_f32(SW[(size_t)n * (K / 32) + b]));
+#else
 #pragma unroll
                 for (int j = 0; j < 8; ++j) acc[m] += xf[j].x * wf[j].x + xf[j].y * wf[j].y;
+#endif
             }
         }
     }
+#if !MX  // (MX rows are whole blocks of 32: always the vector path)
     for (int k = 16 * chunks + lane; k < K; k += 32) {  // any other K: one code at a time
         const float b = __low2float(e4m3_pair_to_half2(w[k]));
 #pragma unroll
         for (int m = 0; m < ROWS; ++m) acc[m] += __low2float(e4m3_pair_to_half2(X[(size_t)m * K + k])) * b;
     }
+#endif
 
 #pragma unroll
     for (int m = 0; m < ROWS; ++m) {
         const float s = warp_sum(acc[m]);
+#if MX
+        if (lane == 0) Y[(size_t)m * N + n] = __float2half(s);
+#else
         if (lane == 0) Y[(size_t)m * N + n] = __float2half(s * SX[m] * SW[n]);
+#endif
     }
 }

@@ -1,0 +1,123 @@
+"""Lesson 3 benchmark (block-scaled MXFP8 / MXFP4 / NVFP4): the lab's kernels against the other
+formats' GEMVs and GEMMs and the library peers, one run.
+
+    python benchmarks/blockscaled.py --out DIR [--quick] [--tune]
+
+For N=K=8192 and N=28672, K=8192: the FP4 GEMVs (v02) at M = 1..16 beside the lab's W4A16,
+A8W8 and FP8 GEMVs and cuBLAS fp16; then every other block-scaled variant this GPU runs.
+``--tune`` first times v02 over its WARPS x UNROLL x RPW x XSMEM grid at M = 1 (each configuration
+checked against the default's output). Writes blockscaled.json and sweep-<N>x<K>.png, prints
+every row with its bound and % of bound, then the targets.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+
+try:  # torch (library peers) first: imported after CuPy/Numba it has failed on the GPU machines
+    import torch  # noqa: F401
+except Exception:
+    pass
+
+from labkernels import bench, device, plot, registry, roofline, runner
+
+SHAPES = [(8192, 8192), (28672, 8192)]
+GEMV_MS = [1, 2, 4, 8, 16]
+MS = [1, 16, 256, 4096]
+FMTS = ("mxfp8", "mxfp4", "nvfp4")
+
+
+def tune(N: int, K: int) -> None:
+    import cupy
+    import numpy as np
+
+    from labkernels import problems
+    from labkernels.kernels import blockscaled
+
+    for fmt in ("mxfp4", "nvfp4"):
+        sets = []
+        for i in range(3):  # 3 x >= 36 MB: past the 50 MB L2 together
+            h = problems.get(fmt).inputs(1, N, K, np.random.default_rng(i))
+            sets.append({k: cupy.asarray(v) for k, v in h.items()})
+        launch = blockscaled.mxfp4_gemv if fmt == "mxfp4" else blockscaled.nvfp4_gemv
+        out = cupy.empty((1, N), cupy.float16)
+        ref = launch(**sets[0]).copy()
+        nbytes = roofline.bytes_moved(fmt, 1, N, K)
+        for warps, unroll, rpw, xsmem in itertools.product((4, 8), (1, 2), (1, 2, 4), (0, 1)):
+            tun = {"WARPS": warps, "UNROLL": unroll, "RPW": rpw, "XSMEM": xsmem}
+            got = launch(**sets[0], out=out, tuning=tun)
+            assert bool((got == ref).all()), (fmt, tun)
+            t = bench.time_kernel(lambda s: launch(**s, out=out, tuning=tun), [(s,) for s in sets], iters=30,
+                                  flush_l2=False)
+            print(f"  tune {fmt} N={N} K={K} {tun}: {t.median_us:6.1f} us "
+                  f"({nbytes / (t.median_us * 1e-6) / 1e9:5.0f} GB/s)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--tune", action="store_true")
+    ap.add_argument("--iters", type=int, default=30)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    g = device.require_gpu("the block-scaled benchmark")
+    t0 = time.time()
+    if args.tune:
+        for N, K in SHAPES:
+            tune(N, K)
+    ceil = roofline.measure_ceilings(verbose=True)
+    iters = 10 if args.quick else args.iters
+    records, failures = [], []
+
+    def run(ids, fmt, N, K, m_list):
+        ids = [i for i in ids if registry.get(i).runnable()[0]]
+        rs, fs = runner.sweep(ids, fmt, N, K, m_list, ceil, iters=iters)
+        records.extend(rs)
+        failures.extend(fs)
+
+    for N, K in SHAPES:
+        for fmt in FMTS:
+            gemms = [v.id for v in registry.variants(family="blockscaled", fmt=fmt) if v.impl == "cupy"]
+            run(gemms, fmt, N, K, GEMV_MS + [m for m in MS if m > 16])
+        run(["dequant/v04_gemv_lop3"], "w4a16", N, K, GEMV_MS)
+        run(["int8/v02_dp4a_gemv"], "a8w8", N, K, GEMV_MS)
+        run(["fp8/v02_gemv"], "fp8", N, K, GEMV_MS)
+        run(["fp16/v00_cublas"], "fp16", N, K, GEMV_MS + [m for m in MS if m > 16])
+    for fmt in FMTS:
+        run([f"blockscaled/v01_{fmt}_numba"], fmt, *SHAPES[0], [1])
+
+    bench.save_json(os.path.join(args.out, "blockscaled.json"),
+                    {"env": bench.environment(), "ceilings": ceil.to_json(), "shapes": SHAPES,
+                     "records": records, "failures": failures})
+    for N, K in SHAPES:
+        rs = [r for r in records if r.N == N and r.K == K and "numba" not in r.kernel]
+        plot.save(plot.sweep_figure(ceil, N, K, ["fp16", "w4a16", "fp8", *FMTS], rs,
+                                    ms=sorted({r.M for r in rs}), library_fmts=["fp16"]),
+                  os.path.join(args.out, f"sweep-{N}x{K}.png"))
+    print("\n" + bench.Record.header())
+    for r in records:
+        print(r.row())
+    print(f"\nGPU {g.name}; copy bandwidth {ceil.bw / 1e12:.2f} TB/s")
+    for N, K in SHAPES:
+        at = {(r.kernel, r.M): r for r in records if r.N == N and r.K == K}
+        print(f"\nN={N} K={K}, M=1:")
+        cub = at.get(("fp16/v00_cublas", 1))
+        for kid in ("blockscaled/v02_mxfp4_gemv", "blockscaled/v02_nvfp4_gemv", "dequant/v04_gemv_lop3",
+                    "int8/v02_dp4a_gemv", "fp8/v02_gemv"):
+            r = at.get((kid, 1))
+            if r:
+                vs = f"  {cub.time_us / r.time_us:4.2f}x cuBLAS fp16" if cub else ""
+                print(f"  {kid:<28} {r.time_us:7.1f} us {r.gbps:6.0f} GB/s {r.pct_of_bound:5.1f}% of bound "
+                      f"({r.bound_kind}){vs}")
+    print(f"\n{len(records)} records, {len(failures)} failures, {time.time() - t0:.0f} s")
+    for f in failures:
+        print("FAILED:", f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

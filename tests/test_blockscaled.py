@@ -1,0 +1,134 @@
+"""Block-scaled family on the CPU: the Numba variants in the simulator, the FP4 GEMV's decoder
+emulated bit for bit, the exactness argument of its half2 block sums, the problems' inputs,
+and the launchers' refusals."""
+import numpy as np
+import pytest
+
+from labkernels import check, formats, problems
+from labkernels.kernels import blockscaled
+
+FMTS = ("mxfp8", "mxfp4", "nvfp4")
+
+
+@pytest.mark.parametrize("fmt", FMTS)
+@pytest.mark.parametrize("M, N, K", [(1, 1, 32), (3, 20, 64), (5, 33, 160)])
+def test_numba_in_simulator(fmt, M, N, K):
+    r = check.check_variant(f"blockscaled/v01_{fmt}_numba", M, N, K)
+    assert r.passed, str(r)
+
+
+def test_nvfp4_numba_takes_a_single_block_of_16():
+    r = check.check_variant("blockscaled/v01_nvfp4_numba", 2, 7, 48)  # K = 3 blocks of 16
+    assert r.passed, str(r)
+
+
+def _decode_like_v02(words: np.ndarray) -> np.ndarray:
+    """v02's e2m1x8_to_half2x4 in NumPy: per word, half2 k = (nibble k, nibble k + 4) placed
+    at bits 11..9 (e1 e0 m) and 15 (sign) of each fp16."""
+    out = []
+    for k in range(4):
+        t = (words >> np.uint32(4 * k)).astype(np.uint32)
+        h = ((t << np.uint32(9)) & np.uint32(0x0E000E00)) | ((t << np.uint32(12)) & np.uint32(0x80008000))
+        out.append(h.astype(np.uint32).view(np.float16).reshape(-1, 2))  # (low half, high half)
+    return np.stack(out, axis=1)  # [words, k, 2]
+
+
+def test_fp4_gemv_decoder_is_exact_for_every_code():
+    """Every e2m1 code, in every nibble position, decodes to its value times 2^-14 exactly."""
+    codes = np.arange(16, dtype=np.uint32)
+    for pos in range(8):
+        words = codes << np.uint32(4 * pos)
+        got = _decode_like_v02(words)
+        k, half = pos % 4, pos // 4
+        vals = got[:, k, half].astype(np.float64) * 2.0**14
+        assert np.array_equal(vals, formats.decode_e2m1(codes.astype(np.uint8)).astype(np.float64))
+
+
+def test_fp4_gemv_pairs_match_between_operands():
+    """X and W go through the same decoder, so the products pair element k with element k."""
+    rng = np.random.default_rng(0)
+    xw, ww = rng.integers(0, 2**32, size=(2, 64), dtype=np.uint64).astype(np.uint32)
+    x = _decode_like_v02(xw).astype(np.float64) * 2**14
+    w = _decode_like_v02(ww).astype(np.float64) * 2**14
+    xd = formats.decode_e2m1(formats.unpack_fp4(xw.view(np.uint8))).astype(np.float64)
+    wd = formats.decode_e2m1(formats.unpack_fp4(ww.view(np.uint8))).astype(np.float64)
+    assert (x * w).sum() == (xd * wd).sum()
+
+
+def test_half2_block_sums_are_exact():
+    """The claim v02 rests on: 8 products of e2m1 and 2^-14-scaled e2m1 sum exactly in fp16,
+    in any order, even at the largest magnitudes (the worst case for the spacing)."""
+    vals = formats.decode_e2m1(np.arange(16, dtype=np.uint8)).astype(np.float64)
+    rng = np.random.default_rng(1)
+    for trial in range(2000):
+        a = rng.choice(vals, 8) if trial else np.full(8, 6.0)
+        b = rng.choice(vals, 8) * 2.0**-14 if trial else np.full(8, 6.0 * 2**-14)
+        acc = np.float16(0)
+        for p, q in zip(a.astype(np.float16), b.astype(np.float16)):
+            acc = np.float16(np.float64(p) * np.float64(q) + np.float64(acc))  # one rounding, as hfma2
+        assert np.float64(acc) == (a * b).sum()
+
+
+@pytest.mark.parametrize("fmt", FMTS)
+def test_inputs_exercise_scales_zero_blocks_and_max(fmt):
+    P = problems.get(fmt)
+    inp = P.inputs(4, 8, 256, np.random.default_rng(2))
+    block = blockscaled.FORMATS[fmt].block
+    assert inp["x_scales"].shape == (4, 256 // block) and inp["w_scales"].shape == (8, 256 // block)
+    assert len(np.unique(inp["w_scales"])) >= 5  # several binades
+    assert (inp["x_scales"] == 0).any()  # the all-zero block's scale code
+    maxcode = 0x7E if fmt == "mxfp8" else 0x77
+    assert (inp["w"] == maxcode).any()
+    ref = P.reference(inp)
+    assert np.isfinite(ref).all() and np.abs(ref).max() < 60000 and np.abs(ref).max() > 0
+
+
+def test_reference_is_the_product_of_the_dequantized_operands():
+    inp = problems.get("nvfp4").inputs(3, 5, 64, np.random.default_rng(3))
+    x = formats.dequantize_nvfp4(formats.NVFP4Quantized(inp["x"], inp["x_scales"], inp["x_global"][0]))
+    w = formats.dequantize_nvfp4(formats.NVFP4Quantized(inp["w"], inp["w_scales"], inp["w_global"][0]))
+    assert np.array_equal(problems.get("nvfp4").reference(inp), x.astype(np.float64) @ w.astype(np.float64).T)
+
+
+def _numpy_inputs(fmt, M=2, N=3, K=64):
+    return problems.get(fmt).inputs(M, N, K, np.random.default_rng(4))
+
+
+@pytest.mark.parametrize("fmt", FMTS)
+def test_wrong_scale_shape_is_refused(fmt):
+    inp = _numpy_inputs(fmt)
+    inp["w_scales"] = inp["w_scales"][:, :-1].copy()
+    with pytest.raises(ValueError, match="w_scales must have shape"):
+        blockscaled.check_blockscaled(fmt, **{k: v for k, v in inp.items()}, out=None)
+
+
+def test_scale_dtype_and_missing_global_are_refused():
+    inp = _numpy_inputs("nvfp4")
+    bad = {**inp, "x_scales": inp["x_scales"].astype(np.float32)}
+    with pytest.raises(TypeError, match="x_scales must have dtype uint8"):
+        blockscaled.check_blockscaled("nvfp4", **bad, out=None)
+    with pytest.raises(TypeError, match="needs w_global"):
+        blockscaled.check_blockscaled("nvfp4", **{**inp, "w_global": None}, out=None)
+    mx = _numpy_inputs("mxfp4")
+    with pytest.raises(TypeError, match="no per-tensor scales"):
+        blockscaled.check_blockscaled("mxfp4", **mx, out=None, x_global=inp["x_global"])
+
+
+def test_k_not_a_multiple_of_the_block_is_refused():
+    inp = _numpy_inputs("mxfp8", K=64)
+    x = np.zeros((2, 48), np.uint8)
+    with pytest.raises(ValueError, match="multiple of the mxfp8 block size 32"):
+        blockscaled.check_blockscaled("mxfp8", x, inp["x_scales"][:, :1].copy(), np.zeros((3, 48), np.uint8),
+                                      inp["w_scales"][:, :1].copy(), None)
+
+
+def test_gemv_refuses_numpy_large_m_and_odd_k():
+    inp = _numpy_inputs("mxfp4", M=2, K=64)
+    with pytest.raises(TypeError, match="pass CuPy arrays"):
+        blockscaled.mxfp4_gemv(**inp)
+    big = _numpy_inputs("mxfp4", M=17, K=64)
+    with pytest.raises(ValueError, match="handles M up to 16"):
+        blockscaled.mxfp4_gemv(**big)
+    nv = _numpy_inputs("nvfp4", M=1, K=48)
+    with pytest.raises(ValueError, match="K must be a multiple of 32"):
+        blockscaled.nvfp4_gemv(**nv)
