@@ -3,8 +3,9 @@ formats' GEMVs and GEMMs and the library peers, one run.
 
     python benchmarks/blockscaled.py --out DIR [--quick] [--tune]
 
-For N=K=8192 and N=28672, K=8192: the FP4 GEMVs (v02) at M = 1..16 beside the lab's W4A16,
-A8W8 and FP8 GEMVs and cuBLAS fp16; then every other block-scaled variant this GPU runs.
+For N=K=8192 and N=28672, K=8192: every block-scaled variant this GPU runs — the GEMVs at
+M = 1..16 beside the lab's W4A16, A8W8 and FP8 GEMVs and cuBLAS fp16, the MXFP8 GEMM beside
+plain FP8 (the lab's wgmma kernel with the same tiles, and torch._scaled_mm).
 ``--tune`` first times v02 over its WARPS x UNROLL x RPW x XSMEM grid at M = 1 (each configuration
 checked against the default's output). Writes blockscaled.json and sweep-<N>x<K>.png, prints
 every row with its bound and % of bound, then the targets.
@@ -26,7 +27,7 @@ from labkernels import bench, device, plot, registry, roofline, runner
 
 SHAPES = [(8192, 8192), (28672, 8192)]
 GEMV_MS = [1, 2, 4, 8, 16]
-MS = [1, 16, 256, 4096]
+GEMM_MS = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
 FMTS = ("mxfp8", "mxfp4", "nvfp4")
 
 
@@ -79,14 +80,16 @@ def main() -> int:
         records.extend(rs)
         failures.extend(fs)
 
+    gemm_ms = [256, 4096, 8192] if args.quick else GEMM_MS
     for N, K in SHAPES:
         for fmt in FMTS:
-            gemms = [v.id for v in registry.variants(family="blockscaled", fmt=fmt) if v.impl == "cupy"]
-            run(gemms, fmt, N, K, GEMV_MS + [m for m in MS if m > 16])
+            lab = [v.id for v in registry.variants(family="blockscaled", fmt=fmt) if v.impl == "cupy"]
+            run(lab, fmt, N, K, GEMV_MS + gemm_ms)
         run(["dequant/v04_gemv_lop3"], "w4a16", N, K, GEMV_MS)
         run(["int8/v02_dp4a_gemv"], "a8w8", N, K, GEMV_MS)
-        run(["fp8/v02_gemv"], "fp8", N, K, GEMV_MS)
-        run(["fp16/v00_cublas"], "fp16", N, K, GEMV_MS + [m for m in MS if m > 16])
+        # plain FP8 beside MXFP8: what the per-block scaling costs
+        run(["fp8/v02_gemv", "fp8/v04_wgmma", "fp8/v00_torch_scaled_mm"], "fp8", N, K, GEMV_MS + gemm_ms)
+        run(["fp16/v00_cublas"], "fp16", N, K, GEMV_MS + gemm_ms)
     for fmt in FMTS:
         run([f"blockscaled/v01_{fmt}_numba"], fmt, *SHAPES[0], [1])
 
@@ -113,6 +116,14 @@ def main() -> int:
                 vs = f"  {cub.time_us / r.time_us:4.2f}x cuBLAS fp16" if cub else ""
                 print(f"  {kid:<28} {r.time_us:7.1f} us {r.gbps:6.0f} GB/s {r.pct_of_bound:5.1f}% of bound "
                       f"({r.bound_kind}){vs}")
+        print(f"N={N} K={K}, the cost of emulated block scaling (MXFP8 v04 against FP8 v04, same tiles):")
+        for m in gemm_ms:
+            mx, f8, lib = (at.get((k, m)) for k in ("blockscaled/v04_mxfp8_wgmma", "fp8/v04_wgmma",
+                                                     "fp8/v00_torch_scaled_mm"))
+            if mx and f8:
+                vs = f", torch._scaled_mm {lib.tflops:6.0f}" if lib else ""
+                print(f"  M={m:<5} MXFP8 {mx.tflops:6.0f} TFLOP/s ({mx.pct_of_bound:5.1f}% of its bound, "
+                      f"{mx.bound_kind}), FP8 {f8.tflops:6.0f}{vs}: MXFP8 takes {mx.time_us / f8.time_us:4.2f}x")
     print(f"\n{len(records)} records, {len(failures)} failures, {time.time() - t0:.0f} s")
     for f in failures:
         print("FAILED:", f)

@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:  # the checkout's labkernels, installed or not
     sys.path.insert(0, str(ROOT))
 GPU_KEY = "h100-sxm"
 #: The crossover figures: written by ``python benchmarks/readme.py`` (not checked by ``--check``).
-FIGURES_DIR = RESULTS / "crossover"
+FIGURES_DIR = RESULTS.parent / "h100-sxm-2026-11-27" / "crossover"  # the newest run the figures draw on
 FIGURE_SHAPE = (8192, 8192)
 FIGURE_FORMATS = ("fp16", "w4a16", "w8a16", "a8w8", "mxfp4")
 #: The measured pairs of the crossover table: (label, curve name, curve name).
@@ -209,42 +209,45 @@ def crossover_table() -> str:
 
 def claim_list() -> str:
     """The claim that started the lab, in four parts, against the committed H100 measurements."""
+    from labkernels import crossover as xo
     from labkernels import roofline as rl
 
     N, K = FIGURE_SHAPE
-    res = _run(N, K)
+    res = _run(N, K, formats=("fp16", "w4a16", "w8a16", "a8w8", "fp8", "mxfp8", "mxfp4", "nvfp4"))
     c = res.ceilings
     cv = {x.name: x.points for x in res.curves}
-    lab, cub, tor, w8 = (cv["w4a16 lab (fastest)"], cv["fp16/v00_cublas (peer)"], cv["dequant/v00_torch_int4 (peer)"],
-                         cv["w8a16 lab (fastest)"])
+    lab, cub, tor, a8 = (cv["w4a16 lab (fastest)"], cv["fp16/v00_cublas (peer)"], cv["dequant/v00_torch_int4 (peer)"],
+                         cv["a8w8 lab (fastest)"])
+    f8, mx, f4, nv = (cv["fp8 lab (fastest)"], cv["mxfp8 lab (fastest)"], cv["mxfp4 lab (fastest)"],
+                      cv["nvfp4 lab (fastest)"])
     t = lambda pts, m: pts[m]["time_us"]  # noqa: E731
     b = lambda f, m, **kw: rl.bound(f, m, N, K, c, **kw)  # noqa: E731
-    big = max(m for m in lab if m in cub)
+    big = max(m for m in lab if m in cub and m in a8)
     x = next(x for x in res.measured_x if {x["a"], x["b"]} == {"w4a16 lab (fastest)", "fp16/v00_cublas (peer)"})
     wins_up_to = max(m for m in lab if m in cub and t(lab, m) < t(cub, m))
-    lib_ratio = c.library["int8"] / c.library["fp16"]
-    mma_ratio = c.mma["int8"] / c.mma["fp16"]
     x_a8 = rl.crossovers("w4a16", "a8w8", N, K, c)
+    a8_from = xo.first_m_ahead(a8, lab)
     alu_share = b("w4a16", big).alu_us / b("w4a16", big).mma_us
     x16 = rl.crossovers("w4a16", "fp16", N, K, c, tile_m=16)
     bw = rl.datasheet_ceilings("b200")
     nv_h, nv_b, w4_b = (b("nvfp4", big).alu_us, rl.bound("nvfp4", big, N, K, bw).alu_us,
                         rl.bound("w4a16", big, N, K, bw).alu_us)
+    mx_big = max(m for m in mx if m in f8)
     r = res.committed
     lines = [
         f"N = K = {N}; measured on {r['gpu']} ({_runs(res)}); model from the ceilings measured on the same card.",
         "",
-        f"1. **A16W4 wins memory-bound.** *Measured, holds against fp16:* at M = 1 the lab's W4A16 GEMV takes "
+        f"1. **A16W4 wins memory-bound.** *Measured, holds:* at M = 1 the lab's W4A16 GEMV takes "
         f"{t(lab, 1):.1f} µs against cuBLAS fp16's {t(cub, 1):.1f} µs ({t(cub, 1) / t(lab, 1):.2f}×; the model "
-        f"allows {b('fp16', 1, path='library').time_us / b('w4a16', 1).time_us:.2f}×), and stays faster up to "
-        f"M = {wins_up_to} (measured crossover M* ≈ {x['measured'][0]['m']:.0f}; model {_ms(x['predicted'])}). "
-        f"*Against A8W8, modeled:* no A8W8 kernel yet; the lab's W8A16 GEMV, which moves the weight bytes an A8W8 "
-        f"GEMV would, takes {t(w8, 1):.1f} µs at M = 1 ({t(w8, 1) / t(lab, 1):.2f}× the W4A16 time; model A8W8 / "
-        f"A16W4 {b('a8w8', 1).time_us / b('w4a16', 1).time_us:.2f}×).",
-        f"2. **A8W8 wins compute-bound.** *Modeled only* (no A8W8 kernel yet). The measured ceilings back the "
-        f"premise: int8 runs {mma_ratio:.2f}× the fp16 rate with `mma.sync` and {lib_ratio:.2f}× with cuBLAS "
-        f"(8192³). The model puts A8W8 ahead of A16W4 from M* = {_ms(x_a8)} (`mma.sync` rates), "
-        f"{b('w4a16', big).time_us / b('a8w8', big).time_us:.2f}× at M = {big}.",
+        f"allows {b('fp16', 1, path='library').time_us / b('w4a16', 1).time_us:.2f}×) and the lab's A8W8 GEMV's "
+        f"{t(a8, 1):.1f} µs ({t(a8, 1) / t(lab, 1):.2f}×; model {b('a8w8', 1).time_us / b('w4a16', 1).time_us:.2f}×), "
+        f"and stays ahead of fp16 up to M = {wins_up_to} (measured crossover M* ≈ {x['measured'][0]['m']:.0f}; "
+        f"model {_ms(x['predicted'])}).",
+        f"2. **A8W8 wins compute-bound.** *Measured, holds:* the lab's A8W8 is faster than its W4A16 at every M "
+        f"from {a8_from} on (the model: from M* = {_ms(x_a8)} at `mma.sync` rates), "
+        f"{t(lab, big) / t(a8, big):.2f}× at M = {big}; the measured ceilings say why: int8 runs "
+        f"{c.mma['int8'] / c.mma['fp16']:.2f}× the fp16 rate with `mma.sync` and "
+        f"{c.library['int8'] / c.library['fp16']:.2f}× with cuBLAS (8192³).",
         f"3. **A16W4 falls below 16-bit when compute-bound, because of software dequant.** *Measured, the outcome "
         f"holds:* at M = {big} the lab's W4A16 GEMM runs at {t(cub, big) / t(lab, big):.2f}× cuBLAS fp16's speed "
         f"and torch's int4 kernel at {t(cub, big) / t(tor, big):.2f}×. *The cause is not shown:* the model's dequant "
@@ -253,10 +256,16 @@ def claim_list() -> str:
         f"reaches {c.mma['fp16'] / c.library['fp16']:.2f} of cuBLAS's fp16 rate. With 16-row tiles (the skinny "
         f"kernel's) the model does make W4A16 ALU-bound, below fp16 at the same `mma.sync` rate from "
         f"M* = {_ms(x16)}.",
-        f"4. **Hardware block scaling removes that.** *Modeled only:* the H100 has no block-scaled MMA and the lab "
-        f"has no MXFP4/NVFP4 kernel yet. At M = {big} the model's dequant ALU term is {nv_h:.0f} µs for NVFP4 "
-        f"emulated on the H100, {nv_b:.0f} µs for native NVFP4 on a B200 (datasheet), against {w4_b:.0f} µs for "
-        f"W4A16 on the same B200.",
+        f"4. **Hardware block scaling removes that.** *The cost is measured, its removal modeled:* the H100 has no "
+        f"block-scaled MMA, so the lab's MXFP8 GEMM scales every 32-k block's product on the CUDA cores: at "
+        f"M = {mx_big} it takes {t(mx, mx_big) / t(f8, mx_big):.1f}× the time of the same kernel doing plain FP8 "
+        f"({mx[mx_big]['tflops']:.0f} against {f8[mx_big]['tflops']:.0f} TFLOP/s). At M = 1, where bytes set the "
+        f"time, the scales cost little: the MXFP4 and NVFP4 GEMVs take {t(f4, 1):.1f} and {t(nv, 1):.1f} µs "
+        f"against W4A16's {t(lab, 1):.1f} ({t(cub, 1) / t(f4, 1):.2f}× and {t(cub, 1) / t(nv, 1):.2f}× cuBLAS "
+        f"fp16). On a B200 (datasheet) the "
+        f"model's dequant ALU term for NVFP4 at M = {big} is {nv_b:.0f} µs, native, against {nv_h:.0f} µs emulated "
+        f"on the H100 and {w4_b:.0f} µs for W4A16 on the B200; the native kernels (sm_120a) are compiled and "
+        f"checked in a model of the instruction here, not yet on such a GPU.",
     ]
     return "\n".join(lines)
 

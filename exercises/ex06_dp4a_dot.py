@@ -62,11 +62,12 @@ if __name__ == "__main__":
 # %%
 from pathlib import Path
 
-from labkernels import grading
+from labkernels import grading, notebook
 from labkernels.grading import launchers
 
 # The kernel you write: the .cu next to this file (a notebook runs in its own folder).
-SOURCE = Path(globals().get("__file__", "ex06_dp4a_dot.py")).with_name("ex06_dp4a_dot.cu")
+SOURCE = notebook.companion_file("ex06_dp4a_dot.cu", Path(globals().get("__file__", "ex06_dp4a_dot.py")).parent,
+                                 folder="exercises")
 
 
 # %%

@@ -75,11 +75,12 @@ if __name__ == "__main__":
 # %%
 from pathlib import Path
 
-from labkernels import grading
+from labkernels import grading, notebook
 from labkernels.grading import launchers
 
 # The kernel you write: the .cu next to this file (a notebook runs in its own folder).
-SOURCE = Path(globals().get("__file__", "ex07_mma_fragment.py")).with_name("ex07_mma_fragment.cu")
+SOURCE = notebook.companion_file("ex07_mma_fragment.cu", Path(globals().get("__file__", "ex07_mma_fragment.py")).parent,
+                                 folder="exercises")
 
 
 # %%

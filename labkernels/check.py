@@ -70,8 +70,11 @@ def poison(xp, shape, dtype):
     return xp.full(shape, np.iinfo(dtype).min, dtype=dtype)
 
 
-def compare(out: np.ndarray, ref: np.ndarray, tol: float, norm_tol: float, max_report: int = 10):
-    """(passed, max_err_ratio, norm_err, n_bad, mismatches) of ``out`` against float64 ``ref``."""
+def compare(out: np.ndarray, ref: np.ndarray, tol: float, norm_tol: float, max_report: int = 10, slack=None):
+    """(passed, max_err_ratio, norm_err, n_bad, mismatches) of ``out`` against float64 ``ref``.
+
+    ``slack`` (float64, ref's shape) is added to each element's allowed error: what an
+    accumulator narrower than fp32 loses (:func:`accumulator_slack`)."""
     tol, norm_tol = check_positive("tol", tol), check_positive("norm_tol", norm_tol)
     ref = np.asarray(ref)
     if ref.ndim != 2 or ref.dtype.kind in "bcmMOSU":
@@ -91,6 +94,8 @@ def compare(out: np.ndarray, ref: np.ndarray, tol: float, norm_tol: float, max_r
     finite = np.isfinite(o)
     scale = np.sqrt(np.mean(ref * ref)) if ref.size else 0.0
     allowed = tol * (np.abs(ref) + scale)
+    if slack is not None:
+        allowed = allowed + np.asarray(slack, dtype=np.float64)
     err = np.abs(o - ref)
     bad = ~finite | (err > allowed)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -123,16 +128,30 @@ def _backend_for(impl: str):
     raise UnsupportedDevice(f"a {impl} kernel needs a CUDA GPU to run: {device.why_no_gpu()}")
 
 
+def accumulator_slack(prob, inputs: dict, acc_bits: int | None):
+    """The extra error an accumulator with ``acc_bits`` bits below its largest product may make
+    per output (None when it keeps a full fp32 sum): Hopper's fp8 Tensor Cores align each
+    group's products to the largest and keep ~13-14 bits, so one large product (an e4m3 ±448)
+    costs the small ones their low bits; the check allows 2**-acc_bits times a bound on that
+    product, which is negligible next to the tolerance wherever no product stands out."""
+    if acc_bits is None:
+        return None
+    if prob.largest_product is None:
+        raise ValueError(f"acc_bits is set but the {prob.fmt} problem has no largest_product")
+    return 2.0 ** -check_int("acc_bits", acc_bits, min_value=1) * prob.largest_product(inputs)
+
+
 def run_check(launch, fmt: str, M: int, N: int, K: int, *, name: str = "kernel", impl: str = "cupy",
               seed: int | None = None, sample_rows: int | None = None, prepare=None, tol: float | None = None,
-              **params) -> CheckResult:
+              acc_bits: int | None = None, **params) -> CheckResult:
     """Check ``launch(**inputs, out=...)`` on fresh inputs of shape (M, N, K).
 
     ``sample_rows`` compares only that many randomly chosen rows of Y (every
     column, the first and last row always included): the float64 reference of
     a 16384-row product is minutes of CPU time, a sample of it is not.
     ``prepare`` transforms the inputs once before the launch (an offline weight
-    re-layout); ``tol`` overrides the problem's elementwise tolerance.
+    re-layout); ``tol`` overrides the problem's elementwise tolerance; ``acc_bits`` allows
+    for a narrow accumulator (:func:`accumulator_slack`).
     """
     M, N, K = (check_int(n, v, min_value=1) for n, v in (("M", M), ("N", N), ("K", K)))
     check_callable("launch", launch, "a kernel launcher, launch(**inputs, out=...)")
@@ -151,18 +170,20 @@ def run_check(launch, fmt: str, M: int, N: int, K: int, *, name: str = "kernel",
     if sample_rows is not None and sample_rows < M:
         rows = np.unique(np.concatenate([[0, M - 1], rng.choice(M, size=sample_rows, replace=False)]))
         ref = prob.reference(prob.select_rows(host, rows))
+        slack = accumulator_slack(prob, prob.select_rows(host, rows), acc_bits)
     else:
         ref = prob.reference(host)
+        slack = accumulator_slack(prob, host, acc_bits)
     dev = {k: (xp.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in host.items()}
     out = poison(xp, (M, N), prob.out_dtype)
     tol = prob.tol if tol is None else tol
     res = CheckResult(name=name, fmt=fmt, shape=(M, N, K), passed=False, seed=seed, backend=backend,
                       tol=tol, norm_tol=max(prob.norm_tol, tol))
-    return launch_and_compare(res, launch, dev, out, ref, rows, prepare=prepare)
+    return launch_and_compare(res, launch, dev, out, ref, rows, prepare=prepare, slack=slack)
 
 
 def launch_and_compare(res: CheckResult, launch, inputs: dict, out, ref: np.ndarray, rows=None, *,
-                       prepare=None) -> CheckResult:
+                       prepare=None, slack=None) -> CheckResult:
     """Launch into the poisoned ``out`` and compare with the float64 ``ref``; fill and return ``res``.
 
     ``ref`` holds rows ``rows`` of Y (all rows when ``rows`` is None). A mistake
@@ -189,7 +210,7 @@ def launch_and_compare(res: CheckResult, launch, inputs: dict, out, ref: np.ndar
     got = np.asarray(got)
     if rows is not None and got.shape == (M, N):
         got = got[rows]
-    ok, max_err, norm_err, n_bad, mism, msg = compare(got, ref, res.tol, res.norm_tol)
+    ok, max_err, norm_err, n_bad, mism, msg = compare(got, ref, res.tol, res.norm_tol, slack=slack)
     if rows is not None:
         mism = [(int(rows[i]), j, g, w) for i, j, g, w in mism]
         msg = (msg + "; " if msg else "") + f"{len(rows)} of {M} rows compared"
@@ -214,4 +235,4 @@ def check_variant(variant, M: int, N: int, K: int, *, seed: int | None = None, s
     if not v.supports(M):
         raise ValueError(f"{v.id} handles M {v.m_range()}; got M={M}")
     return run_check(v.launch, v.fmt, M, N, K, name=v.id, impl=v.impl, seed=seed, sample_rows=sample_rows,
-                     prepare=v.prepare, tol=v.tol, **params)
+                     prepare=v.prepare, tol=v.tol, acc_bits=v.acc_bits, **params)

@@ -512,7 +512,7 @@ def sweep(fmts, N: int, K: int, ms, ceilings, *, iters: int = 30, journal=None, 
     from . import bench, registry
 
     kept = journal_state(journal.entries) if journal is not None else {}
-    records, failures, reused = [], [], 0
+    records, failures, reused, said = [], [], 0, set()
     for fmt in fmts:
         vs = registry.variants(fmt=fmt)
         if not vs:
@@ -543,8 +543,10 @@ def sweep(fmts, N: int, K: int, ms, ceilings, *, iters: int = 30, journal=None, 
                 continue
             failures.append({"kernel": v.id, "fmt": fmt, "M": M, "N": N, "K": K, "reason": e["reason"],
                              "status": e["status"]})
-            if (v.id, M) not in kept:
-                log(f"  {v.id} M={M} N={N} K={K}: {e['reason']}")
+            if (v.id, M) not in kept and (e["status"] != "skipped" or (v.id, e["reason"]) not in said):
+                said.add((v.id, e["reason"]))  # a kernel this GPU cannot run is said once, not per M
+                log(f"  {v.id} M={M} N={N} K={K}: {e['reason']}" if e["status"] != "skipped"
+                    else f"  {v.id}: skipped: {e['reason']}")
         del work
     return records, failures, reused
 

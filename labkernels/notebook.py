@@ -251,6 +251,52 @@ def results_path(relpath: str, *, download: bool = True) -> Path:
     return cache
 
 
+def companion_file(name: str, here, folder: str) -> Path:
+    """A file an exercise notebook works on beside itself (the ``.cu`` a student edits).
+
+    ``here/name`` when it exists. Colab opens a notebook alone, with no folder around it: then
+    the file of this release's ``folder`` (``exercises`` or ``solutions``) is downloaded once
+    into the working directory, where the student edits it and later cells read it."""
+    local = Path(here) / name
+    if local.is_file():
+        return local
+    dest = Path.cwd() / name
+    if dest.is_file():
+        return dest
+    url = f"https://raw.githubusercontent.com/{REPO}/{release()}/{folder}/{name}"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:
+            dest.write_bytes(r.read())
+    except OSError as e:
+        raise FileNotFoundError(f"{name} is not next to this notebook and could not be downloaded from {url}: "
+                                f"{e}; put it in {Path.cwd()}") from None
+    print(f"downloaded {name} from {url} into {dest}: edit it there")
+    return dest
+
+
+def lesson_data(relpath: str, gpu) -> tuple:
+    """What a lesson measures against: ``(committed, ceilings, where)``.
+
+    ``committed``: the committed results file ``relpath`` (under ``benchmarks/results``), or
+    None when it is unavailable on a GPU (everything is measured there). ``ceilings``: measured
+    here on a GPU (cached per GPU and driver after the first run), else the committed run's.
+    ``where``: which of the two, in words, for the cells' printouts and figure titles."""
+    from . import roofline as rl
+
+    try:
+        committed = load_results(relpath)
+    except FileNotFoundError as e:  # only matters without a GPU
+        if gpu is None:
+            raise
+        committed = None
+        print(f"(committed results unavailable: {e})")
+    if gpu is not None:
+        ceil = rl.measure_ceilings(verbose=True)
+        return committed, ceil, f"measured on this {ceil.gpu}"
+    ceil = rl.Ceilings.from_json(committed["ceilings"])
+    return committed, ceil, f"measured on an {ceil.gpu} on {committed['env']['date']} (committed; no GPU here)"
+
+
 def load_results(relpath: str) -> dict:
     """A committed benchmark JSON (records, ceilings, env) as a dict."""
     return json.loads(results_path(relpath).read_text(encoding="utf-8"))

@@ -36,6 +36,10 @@ class Problem:
     k_multiple: Callable = field(default=lambda **p: 1, repr=False)
     #: inputs indexed by the row m of Y (sliced together when a check samples rows)
     row_inputs: tuple[str, ...] = ("x",)
+    #: inputs -> float64 [M, N] bound on the largest |product| summed into each output,
+    #: max_k |x[m, k]| * max_k |w[n, k]| with scales (for variants whose accumulator keeps a
+    #: fixed number of bits relative to that product, Variant.acc_bits); None: not needed
+    largest_product: Callable | None = field(default=None, repr=False)
 
     def select_rows(self, inputs: dict, rows) -> dict:
         """The inputs restricted to rows ``rows`` of X (and of any per-row scales)."""
@@ -316,6 +320,14 @@ def _fp8_reference(inp):
     return (x @ w.T) * inp["x_scale"].astype(np.float64) * inp["w_scale"].astype(np.float64).T
 
 
+def _fp8_largest_product(inp):
+    from . import formats
+
+    x = np.abs(formats.decode_e4m3(inp["x"]).astype(np.float64)).max(axis=1, keepdims=True)
+    w = np.abs(formats.decode_e4m3(inp["w"]).astype(np.float64)).max(axis=1, keepdims=True)
+    return (x * inp["x_scale"].astype(np.float64)) @ (w * inp["w_scale"].astype(np.float64)).T
+
+
 add(Problem(
     fmt="fp8",
     description="Y = (Xq·Wqᵀ)·sx·swᵀ: Xq [M,K] and Wq [N,K] float8_e4m3fn codes (uint8); fp32 per-token "
@@ -327,6 +339,7 @@ add(Problem(
     tol=2.0**-9,
     norm_tol=2e-3,
     row_inputs=("x", "x_scale"),
+    largest_product=_fp8_largest_product,
 ))
 
 
@@ -391,6 +404,12 @@ def _mxfp8_inputs(M, N, K, rng):
         "w": random_e4m3(rng, (N, K)),
         "w_scales": _e8m0_codes(rng, (N, K // 32), bw),
     }
+    # ±448 is exercised by W's max block. X's own ±448 (from random_e4m3) meeting it would make
+    # products of 448² that cancel to a small sum, below what Hopper's fp8 Tensor Cores resolve
+    # (their accumulator keeps ~14 bits of the largest product): X's ±448 become ±1.
+    x = inp["x"]
+    big = (x & 0x7F) == 0x7E
+    x[big] = (x[big] & 0x80) | 0x38
     _special_blocks(inp, rng, block=32, per_byte=1, max_code=0x7E, small_scale=127 + bw - 2 * SCALE_SPREAD)
     return inp
 
@@ -422,18 +441,31 @@ def _nvfp4_inputs(M, N, K, rng):
     return inp
 
 
+def _dequantized(fmt, inp):
+    """X and W as float64 values."""
+    from . import formats
+
+    if fmt == "nvfp4":
+        dq = [formats.dequantize_nvfp4(formats.NVFP4Quantized(inp[d], inp[s], np.float32(inp[g][0])))
+              for d, s, g in (("x", "x_scales", "x_global"), ("w", "w_scales", "w_global"))]
+    else:
+        dq = [formats.dequantize_mx(formats.MXQuantized(inp[d], inp[s], fmt))
+              for d, s in (("x", "x_scales"), ("w", "w_scales"))]
+    return dq[0].astype(np.float64), dq[1].astype(np.float64)
+
+
 def _mx_reference(fmt):
     def reference(inp):
-        from . import formats
-
-        if fmt == "nvfp4":
-            dq = [formats.dequantize_nvfp4(formats.NVFP4Quantized(inp[d], inp[s], np.float32(inp[g][0])))
-                  for d, s, g in (("x", "x_scales", "x_global"), ("w", "w_scales", "w_global"))]
-        else:
-            dq = [formats.dequantize_mx(formats.MXQuantized(inp[d], inp[s], fmt))
-                  for d, s in (("x", "x_scales"), ("w", "w_scales"))]
-        return dq[0].astype(np.float64) @ dq[1].astype(np.float64).T
+        x, w = _dequantized(fmt, inp)
+        return x @ w.T
     return reference
+
+
+def _mx_largest_product(fmt):
+    def largest(inp):
+        x, w = _dequantized(fmt, inp)
+        return np.abs(x).max(axis=1, keepdims=True) @ np.abs(w).max(axis=1, keepdims=True).T
+    return largest
 
 
 for _fmt, _make, _block, _desc in (
@@ -459,6 +491,7 @@ for _fmt, _make, _block, _desc in (
         norm_tol=2e-3,
         k_multiple=(lambda b=_block: (lambda **p: b))(),
         row_inputs=("x", "x_scales"),
+        largest_product=_mx_largest_product(_fmt),
     ))
 
 

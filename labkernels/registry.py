@@ -53,6 +53,10 @@ class Variant:
     #: elementwise tolerance when the variant computes at another precision than the
     #: problem (a library peer with bf16 activations, say); None: the problem's own
     tol: float | None = None
+    #: the accumulator keeps about this many bits below the largest product it sums (Hopper's
+    #: fp8 Tensor Cores: ~13-14, DeepSeek-V3 report), so the check also allows
+    #: 2**-acc_bits * (largest |product|) per output; None: a full fp32 accumulator
+    acc_bits: int | None = None
 
     @property
     def name(self) -> str:

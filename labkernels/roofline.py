@@ -99,7 +99,7 @@ FORMATS: dict[str, Format] = {f.key: f for f in [
 #   W4A8 group scales: per group of 128 k, 1 I2F + 1 FFMA per output = 2/128 per M·N·K
 #   fp8  -> fp16 below sm_89: cvt per pair                     ~ 0.5 per element
 #   e2m1 -> e4m3: per 8 elements ~4 lop3/prmt                  ~ 0.5 per element
-#   MX per-block rescale: per 32 k, 1 FFMA per output element  = 1/32 per M·N·K
+#   MX per-block rescale: per 32 k, 1 FMUL + 1 FFMA per output = 2/32 per M·N·K (blockscaled/v04)
 _EXECUTION = {
     "fp16": lambda cc: Execution("fp16"),
     "w4a16": lambda cc: Execution("fp16", alu_w=9 / 8, native=False, label="int4->fp16 lop3 dequant"),
@@ -110,7 +110,7 @@ _EXECUTION = {
     "fp8": lambda cc: (Execution("fp8") if cc >= (8, 9) else
                        Execution("fp16", alu_w=0.5, alu_a=0.5, native=False, label="fp8->fp16 (no fp8 MMA)")),
     "mxfp8": lambda cc: (Execution("fp8", label="native block-scaled MMA") if cc in ((10, 0), (10, 3), (12, 0), (12, 1))
-                         else Execution("fp8", fp_mnk=1 / 32, native=False, label="fp8 MMA per block + FFMA rescale")
+                         else Execution("fp8", fp_mnk=2 / 32, native=False, label="fp8 MMA per block + FP32 rescale")
                          if cc >= (8, 9) else
                          Execution("fp16", alu_w=0.75, alu_a=0.75, native=False, label="decode to fp16")),
     "mxfp4": lambda cc: (Execution("fp4", label="native block-scaled MMA") if cc in ((10, 0), (10, 3), (12, 0), (12, 1))

@@ -41,6 +41,10 @@ class Workload:
         rows |= set(rng.choice(m_max, size=min(sample_rows, m_max), replace=False).tolist())
         self.rows = np.array(sorted(rows))
         self.reference = self.problem.reference(self.problem.select_rows(host0, self.rows))
+        # the sampled rows' inputs, for a narrow accumulator's allowance (check.accumulator_slack)
+        self._host_rows = (self.problem.select_rows(host0, self.rows)
+                           if self.problem.largest_product is not None else None)
+        self._largest = None
         self._prepared: dict = {}
 
     @staticmethod
@@ -67,9 +71,16 @@ class Workload:
         res = check.CheckResult(name=v.id, fmt=self.fmt, shape=(M, self.N, self.K), passed=False, seed=self.seed,
                                 backend="GPU", tol=tol, norm_tol=max(self.problem.norm_tol, tol))
         keep = self.rows < M
+        slack = None
+        if v.acc_bits is not None:
+            if self._host_rows is None:
+                raise ValueError(f"{v.id} has acc_bits but the {self.fmt} problem has no largest_product")
+            if self._largest is None:  # once per workload: it decodes all of W
+                self._largest = self.problem.largest_product(self._host_rows)
+            slack = 2.0 ** -v.acc_bits * self._largest[keep]  # as check.accumulator_slack
         # The inputs are prepared inside the checked call: a re-layout that fails fails the check.
         return check.launch_and_compare(res, v.launch, {}, out, self.reference[keep], self.rows[keep],
-                                        prepare=lambda _: self.inputs(v, 0, M))
+                                        prepare=lambda _: self.inputs(v, 0, M), slack=slack)
 
 
 def measure(v: "registry.Variant", M: int, work: Workload, ceilings, *, iters: int = 30, warmup: int = 5):

@@ -51,22 +51,8 @@ SMALL = notebook.small()  # LABKERNELS_SMALL=1 (CI): small simulator shapes and 
 COMMITTED = "h100-sxm-2026-11-26/foundation/fp16.json"  # under benchmarks/results
 PTX_ARCH = "sm_90"  # PTX is shown for Hopper, the GPU of the committed measurements
 
-try:
-    committed = notebook.load_results(COMMITTED)
-except FileNotFoundError as e:  # only matters without a GPU: with one, everything is measured here
-    if gpu is None:
-        raise
-    committed = None
-    print(f"(committed results unavailable: {e})")
-
-if gpu is not None:
-    CEIL = rl.measure_ceilings(verbose=True)  # cached per GPU and driver after the first run
-    CEIL_WHERE = f"measured on this {CEIL.gpu}"
-    CEIL_WHEN = "on this GPU"
-else:
-    CEIL = rl.Ceilings.from_json(committed["ceilings"])
-    CEIL_WHERE = f"measured on an {CEIL.gpu} on {committed['env']['date']} (committed; no GPU here)"
-    CEIL_WHEN = f"committed, {committed['env']['date']}"
+committed, CEIL, CEIL_WHERE = notebook.lesson_data(COMMITTED, gpu)
+CEIL_WHEN = "on this GPU" if gpu is not None else f"committed, {committed['env']['date']}"
 print(f"ceilings {CEIL_WHERE}")
 
 # %% [markdown]

@@ -59,20 +59,7 @@ COMMITTED = "h100-sxm-2026-11-26/dequant/dequant.json"  # under benchmarks/resul
 GROUP = 128  # the group size of every benchmark below
 PTX_ARCH = "sm_90"  # PTX is shown for Hopper, the GPU of the committed measurements
 
-try:
-    committed = notebook.load_results(COMMITTED)
-except FileNotFoundError as e:  # only matters without a GPU: with one, everything is measured here
-    if gpu is None:
-        raise
-    committed = None
-    print(f"(committed results unavailable: {e})")
-
-if gpu is not None:
-    CEIL = rl.measure_ceilings(verbose=True)  # cached per GPU and driver after the first run
-    CEIL_WHERE = f"measured on this {CEIL.gpu}"
-else:
-    CEIL = rl.Ceilings.from_json(committed["ceilings"])
-    CEIL_WHERE = f"measured on an {CEIL.gpu} on {committed['env']['date']} (committed; no GPU here)"
+committed, CEIL, CEIL_WHERE = notebook.lesson_data(COMMITTED, gpu)
 print(f"ceilings {CEIL_WHERE}:")
 print(f"  memory (1 GiB copy)      {CEIL.bw / 1e12:7.2f} TB/s")
 print(f"  fp16 mma.sync            {CEIL.mma['fp16'] / 1e12:7.0f} TFLOP/s   (the lab's kernels)")

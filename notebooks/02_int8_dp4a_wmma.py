@@ -55,20 +55,7 @@ COMMITTED = "h100-sxm-2026-11-26/int8/int8.json"  # under benchmarks/results
 GROUP = 128
 PTX_ARCH = "sm_90"
 
-try:
-    committed = notebook.load_results(COMMITTED)
-except FileNotFoundError as e:
-    if gpu is None:
-        raise
-    committed = None
-    print(f"(committed results unavailable: {e})")
-
-if gpu is not None:
-    CEIL = rl.measure_ceilings(verbose=True)
-    CEIL_WHERE = f"measured on this {CEIL.gpu}"
-else:
-    CEIL = rl.Ceilings.from_json(committed["ceilings"])
-    CEIL_WHERE = f"measured on an {CEIL.gpu} on {committed['env']['date']} (committed; no GPU here)"
+committed, CEIL, CEIL_WHERE = notebook.lesson_data(COMMITTED, gpu)
 print(f"ceilings {CEIL_WHERE}:")
 print(f"  memory (1 GiB copy)      {CEIL.bw / 1e12:7.2f} TB/s")
 print(f"  int8 mma.sync            {CEIL.mma['int8'] / 1e12:7.0f} TOP/s    (the lab's kernels)")
@@ -276,7 +263,10 @@ for v in registry.variants(family="int8"):
             print(f"{v.id:26s} not run here: {why}")
         continue
     shapes = [(1, 129, 528), (16, 72, 4112)] if v.op == "gemv" else [(17, 300, 528), (130, 264, 2064)]
+    prob = problems.get(v.fmt)
+    mult = prob.k_multiple(**prob.params)  # W4A8's group of 128: K rounded up to whole groups
     for M, N, K in shapes[: 1 if SMALL else 2]:
+        K = -(-K // mult) * mult
         if not v.supports(M) or (v.impl == "numba" and M * N * K > 2_000_000):
             continue
         if v.fmt == "a8w8" and not v.reference:

@@ -121,3 +121,41 @@ def test_numba_kernel_in_simulator_at_awkward_shapes():
     for M, N, K in [(1, 33, 17), (5, 7, 64), (17, 40, 3)]:
         r = check.check_variant(v, M, N, K)
         assert r.passed, str(r)
+
+
+def test_slack_widens_each_element_by_its_own_amount():
+    ref = np.array([[1.0, 1.0]])
+    out = ref + np.array([[0.01, 0.01]])
+    ok, _, _, n_bad, _, _ = check.compare(out, ref, 2.0**-10, 1.0)
+    assert not ok and n_bad == 2
+    ok, _, _, n_bad, _, _ = check.compare(out, ref, 2.0**-10, 1.0, slack=np.array([[0.02, 0.0]]))
+    assert not ok and n_bad == 1  # only the element given room passes
+    ok, *_ = check.compare(out, ref, 2.0**-10, 1.0, slack=np.array([[0.02, 0.02]]))
+    assert ok
+
+
+@pytest.mark.parametrize("fmt", ["fp8", "mxfp8", "mxfp4", "nvfp4"])
+def test_largest_product_bounds_every_product(fmt):
+    """The narrow-accumulator allowance is built on a bound that really is >= every |x_k w_k|."""
+    from labkernels import problems
+    from labkernels.problems import _dequantized
+
+    P = problems.get(fmt)
+    inp = P.inputs(5, 7, 96, np.random.default_rng(0))
+    if fmt == "fp8":
+        from labkernels import formats
+        x = formats.decode_e4m3(inp["x"]).astype(np.float64) * inp["x_scale"]
+        w = formats.decode_e4m3(inp["w"]).astype(np.float64) * inp["w_scale"]
+    else:
+        x, w = _dequantized(P.fmt if fmt != "mxfp8" else "mxfp8_e4m3", inp)
+    actual = np.abs(x[:, None, :] * w[None, :, :]).max(axis=2)
+    bound = P.largest_product(inp)
+    assert bound.shape == actual.shape and (bound >= actual * (1 - 1e-12)).all()
+
+
+def test_accumulator_slack_needs_the_problem_to_say_how():
+    from labkernels import problems
+
+    assert check.accumulator_slack(problems.get("fp16"), {}, None) is None
+    with pytest.raises(ValueError, match="no largest_product"):
+        check.accumulator_slack(problems.get("fp16"), {}, 11)

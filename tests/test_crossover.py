@@ -55,8 +55,9 @@ def test_committed_h100_results_are_replotted(h100):
     if not _committed_h100():
         pytest.skip("no committed H100 results in this checkout")
     res, text, out = h100
-    assert res.records and res.committed and H100_DIR in [r["name"] for r in res.committed["runs"]]
-    assert "MEASURED earlier on NVIDIA H100 80GB HBM3 (" in text and "2026-11-26" in text
+    runs = [r["name"] for r in res.committed["runs"]]
+    assert res.records and runs and all(n.startswith("h100-sxm-2026-") for n in runs)
+    assert "MEASURED earlier on NVIDIA H100 80GB HBM3 (" in text and runs[0] in text
     names = {c.name for c in res.curves}
     assert {"fp16/v00_cublas (peer)", "w4a16 lab (fastest)"} <= names
     # Each (kernel, M) once, though fp16.json and dequant.json both hold cuBLAS at 8192x8192.
@@ -70,7 +71,7 @@ def test_committed_h100_results_are_replotted(h100):
     assert "% of bound" in text and "dequant/v07_gemm_mma" in text
     assert "DISAGREE" in text  # the measured crossover sits ~10x below the model's
     data = json.loads((out / "results.json").read_text())
-    assert "2026-11-26" in [r["date"] for r in data["committed"]["runs"]] and len(data["records"]) == len(res.records)
+    assert data["committed"]["runs"] and len(data["records"]) == len(res.records)
     # later runs replace a (kernel, M) point, earlier ones fill in what the later ones lack
     assert {r["date"] for r in res.records} <= {r["date"] for r in data["committed"]["runs"]}
 

@@ -152,7 +152,7 @@ def test_ex03_known_wrong_submission_fails_with_its_reason(graded03, name):
     _, kind, reason = WRONG03[name]
     # the one-block case cannot hold a special block, so a mistake about NaN or -0 may pass it
     assert r["score"] <= 1 and all(t["status"] == "failed" for t in _scored(r)[1:]), json.dumps(r, indent=1)
-    assert _first_failure(r) == kind, _all_output(r)
+    assert _first_failure(r) in ((kind,) if isinstance(kind, str) else kind), _all_output(r)
     assert reason in _all_output(r), _all_output(r)
 
 
@@ -282,8 +282,10 @@ WRONG04 = {
     "rule_of_thumb": (_override("    r16, r8 = fp16_peak / bw, int8_peak / bw\n"
                                 "    return r16 * (4 + 16 / GROUP) / 8 / 2, r8 * 1 / 2, r16 * 1 / 2\n"),
                       "rule_of_thumb", "is a lead, not the answer"),
+    # the graded H100 draws are perturbed at random, so now and then one cached answer lands within
+    # the tolerance: which answer fails first varies, that every case fails does not
     "cached_h100_answer": (_override(f"    return {_H100[0]!r}, {_H100[1]!r}, {_H100[2]!r}\n"),
-                           "ridge_w4a16", "3 of 3 answers wrong"),
+                           ("ridge_w4a16", "ridge_a8w8", "crossover"), "answers wrong"),
     "imports_roofline": (_edit(_S04, ("import math\n",
                                       "import math\nfrom labkernels.roofline import ridge_m  # noqa\n")),
                          "load", "may not import labkernels.roofline"),
@@ -331,7 +333,7 @@ def test_ex04_known_wrong_submission_fails_with_its_reason(graded04, name):
     r = graded04[name]
     _, kind, reason = WRONG04[name]
     assert r["score"] == 0 and all(t["status"] == "failed" for t in r["tests"]), json.dumps(r, indent=1)
-    assert _first_failure(r) == kind, _all_output(r)
+    assert _first_failure(r) in ((kind,) if isinstance(kind, str) else kind), _all_output(r)
     assert reason in _all_output(r), _all_output(r)
 
 

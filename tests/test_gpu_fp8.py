@@ -39,5 +39,6 @@ def test_wgmma_fp8_at_large_k(tuning):
     if not ok:
         pytest.skip(why)
     launch = lambda **kw: fp8.wgmma_gemm(**kw, tuning=tuning)  # noqa: E731
-    r = check.run_check(launch, "fp8", 256, 520, 16384, name=f"v04 {tuning}", sample_rows=64)
+    r = check.run_check(launch, "fp8", 256, 520, 16384, name=f"v04 {tuning}", sample_rows=64,
+                        acc_bits=fp8.HOPPER_FP8_ACC_BITS)
     assert r.passed, str(r)

@@ -13,7 +13,8 @@
 * anything else (a README, data): copied as is.
 
 In every exercise file a Colab link to ``solutions/`` becomes the same link to
-``exercises/``: a notebook's badge opens the notebook it sits in.
+``exercises/``: a notebook's badge opens the notebook it sits in; likewise the folder a
+notebook downloads its ``.cu`` from on Colab (``folder="solutions"``).
 
 A ``.py`` solution split into ``# %%`` cells (a percent file) also gets a
 notebook twin, ``solutions/<same name>.ipynb``, generated from it here; the
@@ -81,6 +82,8 @@ def exercise_of(data: bytes, rel: str) -> bytes:
         data = exercise_notebook(data.decode("utf-8"), rel).encode("utf-8")
     elif markers.lang_of(suffix) is not None:
         data = markers.strip(data.decode("utf-8"), markers.lang_of(suffix), where=rel).encode("utf-8")
+    # ... and the folder a notebook fetches its .cu from on Colab (notebook.companion_file)
+    data = data.replace(b'folder="solutions"', b'folder="exercises"')
     return data.replace(colab_url("solutions/").encode(), colab_url("exercises/").encode())
 
 

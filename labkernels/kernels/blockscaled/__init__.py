@@ -18,6 +18,7 @@ the layout of :mod:`labkernels.formats`). Variants in teaching order:
     v02  FP4 GEMV (MXFP4, NVFP4), one warp per RPW rows, e2m1 decoded by bit placement,
          exact half2 block sums                                                      (M <= 16)
     v03  MXFP8 GEMV: the FP8 GEMV (fp8/v02) with each chunk's sum scaled by its block  (M <= 16)
+    v04  MXFP8 GEMM on Hopper: fp8 wgmma per 32-k block, each block's scales applied in fp32 (sm_90a)
     v05  native block-scaled mma.sync (sm_120a: RTX 50, RTX PRO 6000 Blackwell), native.py
 
 :func:`matmul` runs a problem on the best variant this GPU has: the native instruction where
@@ -34,6 +35,7 @@ from ... import build
 from ...errors import check_array, check_choice
 from ...registry import register
 from .._launch import alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, require_cupy
+from ..fp8 import HOPPER_FP8_ACC_BITS
 from . import v01_naive_numba
 
 
@@ -186,6 +188,30 @@ def mxfp8_gemv(x, x_scales, w, w_scales, out=None):
     return out
 
 
+#: v04: fp8/v04's tiles and pipeline; the promotion is per wgmma (per block) whatever PROMOTE says
+V04_DEFINES = {"STAGES": 4, "PROMOTE": 1, "KSUB": 1}
+
+
+def mxfp8_wgmma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = None):
+    """v04 MXFP8 GEMM on Hopper (sm_90a): a wgmma per 32-k block, scaled on the CUDA cores."""
+    from ... import device
+    from .._launch import ensure_int32, smem_function
+
+    what = "MXFP8 v04 (wgmma)"
+    M, N, K = check_blockscaled("mxfp8", x, x_scales, w, w_scales, out, what=what)
+    xp = require_cupy(x, x_scales, w, w_scales, out, what=what)
+    device.require("wgmma", what, alternative="blockscaled/v03_mxfp8_gemv (M <= 16) or blockscaled/v01_mxfp8_numba")
+    blocks = cdiv(M, 128) * cdiv(N, 128)
+    check_grid(what, (blocks,), ("M*N",))
+    ensure_int32("M*N", M * N)
+    out = alloc_out(xp, out, M, N)
+    d = {**V04_DEFINES, **(tuning or {})}
+    smem = d["STAGES"] * ((128 + 128) * 128 * d["KSUB"] + 4 * d["KSUB"] * (128 + 128) * 4) + 1024
+    fn = smem_function("blockscaled/v04_mxfp8_wgmma.cu", "fp8_wgmma", tuple(sorted(d.items())), smem, specific=True)
+    fn((blocks,), (256,), (x, x_scales, w, w_scales, out, np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
+    return out
+
+
 # --------------------------------------------------------------------------
 # Registry.
 # --------------------------------------------------------------------------
@@ -210,6 +236,12 @@ register(id="blockscaled/v03_mxfp8_gemv", family="blockscaled", fmt="mxfp8", op=
          defines={"WARPS": 4, "UNROLL": 4, "ROWS": 4}, promises=("ld.global.nc.v4", "shfl.sync.bfly"),
          description="fp8/v02's GEMV, each 16-byte chunk's fp32 sum scaled by its block's E8M0 scales")
 
+register(id="blockscaled/v04_mxfp8_wgmma", family="blockscaled", fmt="mxfp8", op="gemm", impl="cupy",
+         launch=mxfp8_wgmma, source="blockscaled/v04_mxfp8_wgmma.cu", archs=("sm_90a",), specific=True,
+         defines=V04_DEFINES, requires="wgmma", acc_bits=HOPPER_FP8_ACC_BITS,
+         promises=("wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3", "ld.shared.v4.f32"),
+         description="Hopper wgmma e4m3, one MX block per k-step, waited for and promoted with its E8M0 scales by FP32 FMAs")
+
 from . import native, quantize  # noqa: E402  (register the native variants; the GPU quantizers)
 from .quantize import AUXILIARY_SOURCES  # noqa: E402, F401
 
@@ -219,7 +251,7 @@ from .quantize import AUXILIARY_SOURCES  # noqa: E402, F401
 # --------------------------------------------------------------------------
 
 #: per format, the emulated variants in order of preference after the native one
-_EMULATED = {"mxfp8": ("blockscaled/v03_mxfp8_gemv", "blockscaled/v01_mxfp8_numba"),
+_EMULATED = {"mxfp8": ("blockscaled/v03_mxfp8_gemv", "blockscaled/v04_mxfp8_wgmma", "blockscaled/v01_mxfp8_numba"),
              "mxfp4": ("blockscaled/v02_mxfp4_gemv", "blockscaled/v01_mxfp4_numba"),
              "nvfp4": ("blockscaled/v02_nvfp4_gemv", "blockscaled/v01_nvfp4_numba")}
 

@@ -22,7 +22,25 @@
 //
 // Expects: #define STAGES, PROMOTE (stages per promotion), KSUB (1 or 2). Needs
 // K % 16 == 0. Dynamic shared memory: STAGES * (128 + 128) * 128 * KSUB + 1024 bytes.
+//
+// With MX = 1 (blockscaled/v04_mxfp8_wgmma.cu) the scales are MXFP8's E8M0 codes, one per
+// 32 k for every row of X and of W, and every wgmma (32 k: one block) is promoted with its
+// own scales: sum += d * sx[m, b] * sw[n, b]. The scales travel with the stage in shared
+// memory as fp32 (SC_STAGE more bytes a stage), converted once per block instead of once
+// per thread that reads them.
 #include "lab.cuh"
+
+#ifndef MX
+#define MX 0
+#endif
+#if MX
+typedef unsigned char scale_t;       // E8M0 codes [., K/32]
+#define SC_BLOCKS (4 * KSUB)         // scale blocks (32 k each) per stage
+#define SC_STAGE (SC_BLOCKS * (BM + BN) * 4)
+#else
+typedef float scale_t;               // fp32 [., 1]
+#define SC_STAGE 0
+#endif
 
 #define BM 128
 #define BN 128
@@ -53,9 +71,46 @@ __device__ __forceinline__ void wgmma_e4m3_m64n128k32(float (&d)[64], unsigned l
         : "l"(da), "l"(db), "r"(accumulate));
 }
 
+#if MX
+// D (+)= A·B for a 64 x 64 x 32 e4m3 tile (half of the 128 columns): 32 accumulators.
+__device__ __forceinline__ void wgmma_e4m3_m64n64k32(float (&d)[32], unsigned long long da, unsigned long long db)
+{
+    asm volatile(
+        "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, "
+        "%23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, 0, 1, 1;\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+        : "l"(da), "l"(db));
+}
+
+// sum (+)= d * sx[row] * sw[col] for one 64-column half h of the warpgroup's tile and one block:
+// the promotion, a multiply and a multiply-add per output. sa: the block's row scales, sb its
+// column scales in the [4][32] lane-group order (see load_scales).
+__device__ __forceinline__ void promote_half(float (&sum)[64], const float (&d)[32], int h, const float* sa,
+                                             const float* sb, int r, int q)
+{
+    const float sx0 = sa[r], sx1 = sa[r + 8];
+    const float4* swv = reinterpret_cast<const float4*>(sb + q * 32) + 4 * h;
+#pragma unroll
+    for (int v = 0; v < 4; ++v) {
+        const float4 w4 = swv[v];  // columns of accumulator blocks 8h + 2v, 8h + 2v + 1
+        const float sw[4] = {w4.x, w4.y, w4.z, w4.w};
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+            const int i = 2 * v + c / 2, j = c % 2, o = 4 * (8 * h + i) + j;
+            sum[o] = fmaf(d[4 * i + j] * sw[c], sx0, sum[o]);
+            sum[o + 2] = fmaf(d[4 * i + 2 + j] * sw[c], sx1, sum[o + 2]);
+        }
+    }
+}
+#endif
+
 extern "C" __global__ void __launch_bounds__(256, 1)
-fp8_wgmma(const unsigned char* __restrict__ X, const float* __restrict__ SX,
-          const unsigned char* __restrict__ W, const float* __restrict__ SW,
+fp8_wgmma(const unsigned char* __restrict__ X, const scale_t* __restrict__ SX,
+          const unsigned char* __restrict__ W, const scale_t* __restrict__ SW,
           __half* __restrict__ Y, int M, int N, int K)
 {
     extern __shared__ unsigned char smem_raw[];
@@ -91,23 +146,98 @@ fp8_wgmma(const unsigned char* __restrict__ X, const float* __restrict__ SX,
         }
     };
 
+#if MX
+    // Stage s's scales as fp32: A part [SC_BLOCKS][BM] (row r of block b), then B part
+    // [SC_BLOCKS][4][32]: for lane group q = lane % 4, the 32 columns 8i + 2q + {0, 1} it holds
+    // in the accumulators, contiguous, so a thread reads its block's column scales in 8
+    // 16-byte loads (lanes of one q read the same addresses: a broadcast).
+    float* Sc = reinterpret_cast<float*>(Bs + STAGES * B_STAGE);
+    const int kblocks = K / 32;
+    float sc_next[SC_BLOCKS * (BM + BN) / 256];  // this thread's scales of the stage being loaded
+    auto load_scales = [&](int kc) {
+#pragma unroll
+        for (int i = 0; i < SC_BLOCKS * (BM + BN) / 256; ++i) {
+            const int e = tid + 256 * i;
+            float v = 0.f;  // out of range: the data there is zero-filled, any finite scale does
+            if (e < SC_BLOCKS * BM) {
+                const int b = e / BM, r = e % BM, kb = kc * SC_BLOCKS + b;
+                if (m0 + r < M && kb < kblocks) v = e8m0_to_f32(__ldg(SX + (size_t)(m0 + r) * kblocks + kb));
+            } else {
+                const int f = e - SC_BLOCKS * BM, b = f / BN, q = (f / 32) % 4, j = f % 32;
+                const int n = 8 * (j >> 1) + 2 * q + (j & 1), kb = kc * SC_BLOCKS + b;
+                if (n0 + n < N && kb < kblocks) v = e8m0_to_f32(__ldg(SW + (size_t)(n0 + n) * kblocks + kb));
+            }
+            sc_next[i] = v;
+        }
+    };
+    auto store_scales = [&](int slot) {
+#pragma unroll
+        for (int i = 0; i < SC_BLOCKS * (BM + BN) / 256; ++i) Sc[slot * SC_STAGE / 4 + tid + 256 * i] = sc_next[i];
+    };
+#endif
+
+#if MX
+    float dlo[32], dhi[32], sum[64];  // the two 64-column halves of a block's product, and the total
+#pragma unroll
+    for (int i = 0; i < 32; ++i) { dlo[i] = 0.f; dhi[i] = 0.f; }
+#pragma unroll
+    for (int i = 0; i < 64; ++i) sum[i] = 0.f;
+    const int q = lane & 3, r = 64 * wg + 16 * warp + lane / 4;
+#else
     float d[64], sum[64];
 #pragma unroll
     for (int i = 0; i < 64; ++i) { d[i] = 0.f; sum[i] = 0.f; }
+#endif
 
 #pragma unroll
     for (int s = 0; s < STAGES - 2; ++s) {
         if (s < KC) load_stage(s, s);
         cp_async_commit();
+#if MX
+        if (s < KC) { load_scales(s); store_scales(s); }
+#endif
     }
     for (int kc = 0; kc < KC; ++kc) {
         cp_async_wait<STAGES - 3>();
         fence_proxy_async();
         __syncthreads();
-        if (kc + STAGES - 2 < KC) load_stage((kc + STAGES - 2) % STAGES, kc + STAGES - 2);
+        const bool more = kc + STAGES - 2 < KC;
+        if (more) load_stage((kc + STAGES - 2) % STAGES, kc + STAGES - 2);
         cp_async_commit();
 
         const int slot = kc % STAGES;
+#if MX
+        // The next stage's scales are read now and stored after this stage's MMAs, so their
+        // global-load latency hides behind the MMAs (that slot was last read two stages ago).
+        if (more) load_scales(kc + STAGES - 2);
+        // Each block waits for its own MMA before its promotion. (Overlapping them inside the
+        // warpgroup — issue one 64-column half, promote the other half of the previous block —
+        // makes ptxas serialize the wgmma pipeline anyway (info C7514: accumulators read by
+        // other instructions while a wgmma is in flight); it measured no faster.)
+#pragma unroll
+        for (int a = 0; a < KSUB; ++a) {
+            const unsigned long long da = smem_desc(As + slot * A_STAGE + a * A_ATOM + wg * 64 * 128);
+            const unsigned long long db = smem_desc(Bs + slot * B_STAGE + a * B_ATOM);
+#pragma unroll
+            for (int ks = 0; ks < 4; ++ks) {  // one 32-k step = one MX block
+                const int b = 4 * a + ks;
+                fence_operands(dlo);
+                fence_operands(dhi);
+                wgmma_fence();
+                wgmma_e4m3_m64n64k32(dlo, da + 2 * ks, db + 2 * ks);
+                wgmma_e4m3_m64n64k32(dhi, da + 2 * ks, db + 2 * ks + (64 * 128 >> 4));  // rows 64..127 of B
+                wgmma_commit();
+                wgmma_wait<0>();
+                fence_operands(dlo);
+                fence_operands(dhi);
+                const float* sa = Sc + slot * SC_STAGE / 4 + b * BM;
+                const float* sb = Sc + slot * SC_STAGE / 4 + SC_BLOCKS * BM + b * 4 * 32;
+                promote_half(sum, dlo, 0, sa, sb, r, q);
+                promote_half(sum, dhi, 1, sa, sb, r, q);
+            }
+        }
+        if (more) store_scales((kc + STAGES - 2) % STAGES);
+#else
         const bool fresh = kc % PROMOTE == 0;  // the first stage after a promotion starts from zero
         fence_operands(d);
         wgmma_fence();
@@ -129,6 +259,7 @@ fp8_wgmma(const unsigned char* __restrict__ X, const float* __restrict__ SX,
             wgmma_wait<1>();  // one group stays in flight; the slot of kc - 1 is free
             fence_operands(d);
         }
+#endif
     }
     cp_async_wait<0>();
 
@@ -138,12 +269,18 @@ fp8_wgmma(const unsigned char* __restrict__ X, const float* __restrict__ SX,
     for (int h = 0; h < 2; ++h) {
         const int m = m0 + 64 * wg + 16 * warp + lane / 4 + 8 * h;
         if (m >= M) continue;
+#if MX
+        const float sx = 1.f;  // every block's scales are already in the sum
+#define COL_SCALE(n) 1.f
+#else
         const float sx = SX[m];
+#define COL_SCALE(n) SW[n]
+#endif
 #pragma unroll
         for (int i = 0; i < 16; ++i) {
             const int n = n0 + 8 * i + 2 * (lane & 3);
-            const float y0 = sum[4 * i + 2 * h] * sx * (n < N ? SW[n] : 0.f);
-            const float y1 = sum[4 * i + 2 * h + 1] * sx * (n + 1 < N ? SW[n + 1] : 0.f);
+            const float y0 = sum[4 * i + 2 * h] * sx * (n < N ? COL_SCALE(n) : 0.f);
+            const float y1 = sum[4 * i + 2 * h + 1] * sx * (n + 1 < N ? COL_SCALE(n + 1) : 0.f);
             if (n + 1 < N && (N & 1) == 0) {
                 *reinterpret_cast<__half2*>(Y + (size_t)m * N + n) = __floats2half2_rn(y0, y1);
             } else {

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Run every lesson notebook's source top to bottom on this machine (small sizes), logs in $OUT.
+#   OUT=/some/dir bash scripts/run_notebooks.sh
+set -uo pipefail
+OUT=${OUT:-/tmp/labkernels-out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" LABKERNELS_SMALL=1 MPLBACKEND=Agg
+rc=0
+for nb in notebooks/0*.py; do
+  name=$(basename "$nb" .py)
+  start=$(date +%s)
+  (cd "$(dirname "$nb")" && python3 "$(basename "$nb")") > "$OUT/$name.log" 2>&1
+  r=$?
+  echo "$name: rc=$r, $(( $(date +%s) - start )) s"
+  [ $r -ne 0 ] && { rc=1; tail -5 "$OUT/$name.log"; }
+done
+exit $rc
