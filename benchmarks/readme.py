@@ -121,6 +121,41 @@ def int8_table() -> str:
     return "\n".join(out)
 
 
+def blockscaled_table() -> str:
+    """Lesson 3: the block-scaled GEMVs at M = 1 and the MXFP8 GEMM beside plain FP8."""
+    path = "h100-sxm-2026-11-27/blockscaled/blockscaled.json"
+    d = json.loads((RESULTS.parent / path).read_text())
+    recs = d["records"]
+    bw = d["ceilings"]["bw"]
+    out = [f"Measured on {_env_line(d['env'])}; medians of 30 calls from DRAM (`benchmarks/results/{path}`). "
+           "Bytes are the format's minimum: 4.25 bits a weight for MXFP4, 4.5 for NVFP4, 8.25 for MXFP8, "
+           "scales included.", "",
+           "| N×K | M = 1 | µs | GB/s | % of copy bandwidth | vs cuBLAS fp16 |", "|---|---|---|---|---|---|"]
+    for N, K in d["shapes"]:
+        at = {r["kernel"]: r for r in recs if (r["M"], r["N"], r["K"]) == (1, N, K)}
+        cub = at["fp16/v00_cublas"]
+        for kid in ("blockscaled/v02_mxfp4_gemv", "blockscaled/v02_nvfp4_gemv", "blockscaled/v03_mxfp8_gemv",
+                    "dequant/v04_gemv_lop3", "fp8/v02_gemv"):
+            r = at.get(kid)
+            if r:
+                out.append(f"| {N}×{K} | `{kid}` ({r['fmt']}) | {r['time_us']:.1f} | {r['gbps']:.0f} | "
+                           f"{100 * r['gbps'] * 1e9 / bw:.0f}% | {cub['time_us'] / r['time_us']:.2f}× |")
+    out += ["", "TFLOP/s of the Hopper GEMMs (`wgmma`): block scaling emulated against plain FP8 on the same "
+            "tiles, and cuBLASLt.", "",
+            "| N×K | M | MXFP8 `v04_mxfp8_wgmma` | MXFP4 `v04_mxfp4_wgmma` | FP8 `v04_wgmma` | `torch._scaled_mm` "
+            "| MXFP8 time / FP8 time |", "|---|---|---|---|---|---|---|"]
+    cell = lambda r: f"{r['tflops']:.0f}" if r else "—"  # noqa: E731
+    for N, K in d["shapes"]:
+        at = {(r["kernel"], r["M"]): r for r in recs if (r["N"], r["K"]) == (N, K)}
+        for m in (256, 4096, 8192):
+            mx, m4, f8, lib = (at.get((k, m)) for k in ("blockscaled/v04_mxfp8_wgmma", "blockscaled/v04_mxfp4_wgmma",
+                                                         "fp8/v04_wgmma", "fp8/v00_torch_scaled_mm"))
+            if mx and f8:
+                out.append(f"| {N}×{K} | {m} | {cell(mx)} | {cell(m4)} | {cell(f8)} | {cell(lib)} | "
+                           f"{mx['time_us'] / f8['time_us']:.2f}× |")
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------
 # The crossover study (issue 6): measured crossovers beside the two models, the claim vs the H100.
 # --------------------------------------------------------------------------
@@ -287,8 +322,8 @@ def write_figures(out_dir=FIGURES_DIR) -> list[str]:
     return paths
 
 
-SECTIONS = {"ceilings": ceilings_table, "w4a16": w4a16_table, "int8": int8_table, "crossovers": crossover_table,
-            "claim": claim_list}
+SECTIONS = {"ceilings": ceilings_table, "w4a16": w4a16_table, "int8": int8_table, "blockscaled": blockscaled_table,
+            "crossovers": crossover_table, "claim": claim_list}
 
 
 def render(text: str) -> str:

@@ -114,8 +114,8 @@ _EXECUTION = {
                          if cc >= (8, 9) else
                          Execution("fp16", alu_w=0.75, alu_a=0.75, native=False, label="decode to fp16")),
     "mxfp4": lambda cc: (Execution("fp4", label="native block-scaled MMA") if cc in ((10, 0), (10, 3), (12, 0), (12, 1))
-                         else Execution("fp8", alu_w=0.5, alu_a=0.5, fp_mnk=1 / 32, native=False,
-                                        label="e2m1->e4m3, fp8 MMA per block + FFMA rescale") if cc >= (8, 9) else
+                         else Execution("fp8", alu_w=0.5, alu_a=0.5, fp_mnk=2 / 32, native=False,
+                                        label="e2m1->e4m3, fp8 MMA per block + FP32 rescale") if cc >= (8, 9) else
                          Execution("fp16", alu_w=1.0, alu_a=1.0, native=False, label="decode to fp16")),
     "nvfp4": lambda cc: (Execution("fp4", label="native block-scaled MMA") if cc in ((10, 0), (10, 3), (12, 0), (12, 1))
                          else Execution("fp16", alu_w=1.0, alu_a=1.0, native=False,

@@ -452,7 +452,9 @@ else:
 # fp32 sum with that block's two scales: a multiply and a multiply-add per output per 32 k, on the
 # CUDA cores. The scales travel with each pipeline stage through shared memory, converted to fp32
 # once per block. This is the third ceiling of the roofline made concrete; the benchmark below puts
-# the kernel beside the same `wgmma` kernel doing plain FP8.
+# the kernel beside the same `wgmma` kernel doing plain FP8. MXFP4 needs no kernel of its own:
+# every e2m1 value is an e4m3 value, so one pass widens X and W to e4m3 (a 16-entry table) and,
+# with the E8M0 scales as they are, the MXFP8 GEMM runs it.
 
 # %%
 v04 = registry.get("blockscaled/v04_mxfp8_wgmma")
@@ -463,6 +465,9 @@ print(build.ptx_summary(build.compile_file(v04.source, "sm_90a", v04.defines).pt
                         ["wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3", "wgmma.wait_group",
                          "ld.shared.v4.f32", "fma.rn.f32"], max_lines=2))
 print("The MX path lives in fp8/v04_wgmma.cu under #if MX; v04_mxfp8_wgmma.cu sets MX = 1 and includes it.")
+v04_fp4 = registry.get("blockscaled/v04_mxfp4_wgmma")
+print(f"\n{v04_fp4.id}: {v04_fp4.description}")
+display(Code(filename=str(build.source_path("blockscaled/e2m1_to_e4m3.cu")), language="cuda"))
 
 # %% [markdown]
 # ### v05 — the native instruction: block-scaled `mma.sync` on sm_120a
@@ -767,9 +772,9 @@ plt.show()
 #
 # ## What is not here yet
 #
-# * An emulated MXFP4 / NVFP4 GEMM for Hopper (`M` above the GEMVs' 16): the e2m1 → e4m3 decode
-#   into the MXFP8 kernel's tiles, or e2m1 × UE4M3 → fp16 for NVFP4's 16-element blocks. On sm_90
-#   the FP4 formats have the Numba reference and the GEMVs (`M ≤ 16`); MXFP8 has v04.
+# * An emulated NVFP4 GEMM for Hopper (`M` above the GEMVs' 16): its 16-element blocks do not fit
+#   a 32-k fp8 MMA step, so it would decode e2m1 × UE4M3 to fp16 (exact, shown above) and use fp16
+#   MMAs. On sm_90 NVFP4 has the Numba reference and the GEMV (`M ≤ 16`).
 # * A measurement of v05: no sm_120a GPU is in the lab's results; the kernel is compiled and its
 #   fragment layout checked in NumPy. It is written for clarity (one 16×8 tile per warp, no shared
 #   memory), not speed.

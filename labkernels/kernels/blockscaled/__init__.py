@@ -18,7 +18,8 @@ the layout of :mod:`labkernels.formats`). Variants in teaching order:
     v02  FP4 GEMV (MXFP4, NVFP4), one warp per RPW rows, e2m1 decoded by bit placement,
          exact half2 block sums                                                      (M <= 16)
     v03  MXFP8 GEMV: the FP8 GEMV (fp8/v02) with each chunk's sum scaled by its block  (M <= 16)
-    v04  MXFP8 GEMM on Hopper: fp8 wgmma per 32-k block, each block's scales applied in fp32 (sm_90a)
+    v04  MXFP8 GEMM on Hopper: fp8 wgmma per 32-k block, each block's scales applied in fp32 (sm_90a);
+         MXFP4: its e2m1 codes widened to e4m3 (exact, e2m1_to_e4m3.cu), then the same kernel
     v05  native block-scaled mma.sync (sm_120a: RTX 50, RTX PRO 6000 Blackwell), native.py
 
 :func:`matmul` runs a problem on the best variant this GPU has: the native instruction where
@@ -212,6 +213,30 @@ def mxfp8_wgmma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = Non
     return out
 
 
+def widen_e2m1(packed):
+    """Packed e2m1 codes ``[R, C]`` (uint8, CuPy, C % 16 == 0) -> e4m3 codes ``[R, 2C]`` of the same values."""
+    import cupy
+
+    R, C = packed.shape
+    out = cupy.empty((R, 2 * C), dtype=cupy.uint8)
+    n16 = R * C // 16
+    fn = build.get_function("blockscaled/e2m1_to_e4m3.cu", "e2m1_to_e4m3")
+    fn((cdiv(n16, 256),), (256,), (packed, out, np.int64(n16)))
+    return out
+
+
+def mxfp4_wgmma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = None):
+    """v04 MXFP4 GEMM on Hopper: widen X and W to e4m3 (exact; E8M0 scales unchanged), then the
+    MXFP8 GEMM. The widening is part of every call (and of its timing)."""
+    what = "MXFP4 v04 (e4m3 + wgmma)"
+    M, N, K = check_blockscaled("mxfp4", x, x_scales, w, w_scales, out, what=what)
+    require_cupy(x, x_scales, w, w_scales, out, what=what)
+    from ... import device
+
+    device.require("wgmma", what, alternative="blockscaled/v02_mxfp4_gemv (M <= 16) or blockscaled/v01_mxfp4_numba")
+    return mxfp8_wgmma(widen_e2m1(x), x_scales, widen_e2m1(w), w_scales, out, tuning=tuning)
+
+
 # --------------------------------------------------------------------------
 # Registry.
 # --------------------------------------------------------------------------
@@ -242,8 +267,19 @@ register(id="blockscaled/v04_mxfp8_wgmma", family="blockscaled", fmt="mxfp8", op
          promises=("wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3", "ld.shared.v4.f32"),
          description="Hopper wgmma e4m3, one MX block per k-step, waited for and promoted with its E8M0 scales by FP32 FMAs")
 
+register(id="blockscaled/v04_mxfp4_wgmma", family="blockscaled", fmt="mxfp4", op="gemm", impl="cupy",
+         launch=mxfp4_wgmma, source="blockscaled/v04_mxfp8_wgmma.cu", archs=("sm_90a",), specific=True,
+         defines=V04_DEFINES, requires="wgmma", acc_bits=HOPPER_FP8_ACC_BITS,
+         promises=("wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3",),
+         description="e2m1 widened to e4m3 (exact) in one pass, then v04's MXFP8 GEMM (the E8M0 scales as they are)")
+
+#: CUDA sources that are not variants (see quantize.AUXILIARY_SOURCES)
+AUXILIARY_WIDEN = {"blockscaled/e2m1_to_e4m3.cu": (ARCHS_ALL, ("ld.global.nc.v4", "st.global.v4"), ())}
+
 from . import native, quantize  # noqa: E402  (register the native variants; the GPU quantizers)
-from .quantize import AUXILIARY_SOURCES  # noqa: E402, F401
+from .quantize import AUXILIARY_SOURCES as _QUANTIZE_SOURCES  # noqa: E402
+
+AUXILIARY_SOURCES = {**_QUANTIZE_SOURCES, **AUXILIARY_WIDEN}
 
 
 # --------------------------------------------------------------------------
@@ -252,7 +288,7 @@ from .quantize import AUXILIARY_SOURCES  # noqa: E402, F401
 
 #: per format, the emulated variants in order of preference after the native one
 _EMULATED = {"mxfp8": ("blockscaled/v03_mxfp8_gemv", "blockscaled/v04_mxfp8_wgmma", "blockscaled/v01_mxfp8_numba"),
-             "mxfp4": ("blockscaled/v02_mxfp4_gemv", "blockscaled/v01_mxfp4_numba"),
+             "mxfp4": ("blockscaled/v02_mxfp4_gemv", "blockscaled/v04_mxfp4_wgmma", "blockscaled/v01_mxfp4_numba"),
              "nvfp4": ("blockscaled/v02_nvfp4_gemv", "blockscaled/v01_nvfp4_numba")}
 
 
