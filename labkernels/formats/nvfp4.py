@@ -80,7 +80,8 @@ class NVFP4Quantized:
         return tuple(self.data.shape[:-1]) + (2 * self.data.shape[-1],)
 
 
-def _check_global_scale(global_scale) -> np.float32:
+def check_global_scale(global_scale) -> np.float32:
+    """``global_scale`` as the float32 the recipe uses; a TypeError/ValueError for anything else."""
     if isinstance(global_scale, np.ndarray) and global_scale.ndim == 0:
         global_scale = global_scale[()]
     if isinstance(global_scale, (bool, np.bool_)) or not isinstance(global_scale, numbers.Real):
@@ -105,7 +106,7 @@ def quantize_nvfp4(x, global_scale=None) -> NVFP4Quantized:
         if g == 0:
             g = np.float32(1.0)
     else:
-        g = _check_global_scale(global_scale)
+        g = check_global_scale(global_scale)
     g6 = 6.0 * float(g)      # exact in float64
     g64 = float(g)
 
@@ -148,7 +149,7 @@ def dequantize_nvfp4(q: NVFP4Quantized) -> np.ndarray:
     data = check_codes("q.data", q.data)
     if data.ndim < 1:
         raise ValueError("q.data must have at least 1 dimension")
-    g = _check_global_scale(q.global_scale)
+    g = check_global_scale(q.global_scale)
     codes = unpack_nibbles("q.data", data)
     k = codes.shape[-1]
     check_divisible("K (q.shape[-1])", k, NVFP4_BLOCK, "the NVFP4 block size")

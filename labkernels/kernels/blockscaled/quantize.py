@@ -38,7 +38,7 @@ import numpy as np
 from ... import build
 from ...errors import check_array, check_choice, check_divisible
 from ...formats import MX_FORMATS, NVFP4_BLOCK, SCALE_MODES, quantize_mx, quantize_nvfp4
-from ...formats.nvfp4 import _check_global_scale
+from ...formats.nvfp4 import check_global_scale
 from .._launch import array_module, cdiv, check_grid
 
 __all__ = ["quantize_mx_gpu", "quantize_nvfp4_gpu", "AUXILIARY_SOURCES"]
@@ -122,7 +122,7 @@ def quantize_nvfp4_gpu(x, global_scale=None):
     """
     xp = _check_x(x, NVFP4_BLOCK, "NVFP4")
     if global_scale is not None:
-        global_scale = _check_global_scale(global_scale)
+        global_scale = check_global_scale(global_scale)
     if xp is np:
         q = quantize_nvfp4(x, global_scale=global_scale)
         return q.data, q.scales, q.global_scale
