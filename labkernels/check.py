@@ -70,11 +70,15 @@ def poison(xp, shape, dtype):
     return xp.full(shape, np.iinfo(dtype).min, dtype=dtype)
 
 
-def compare(out: np.ndarray, ref: np.ndarray, tol: float, norm_tol: float, max_report: int = 10, slack=None):
+def compare(out: np.ndarray, ref: np.ndarray, tol: float, norm_tol: float, max_report: int = 10, slack=None,
+            scale_floor: float = 0.0):
     """(passed, max_err_ratio, norm_err, n_bad, mismatches) of ``out`` against float64 ``ref``.
 
     ``slack`` (float64, ref's shape) is added to each element's allowed error: what an
-    accumulator narrower than fp32 loses (:func:`accumulator_slack`)."""
+    accumulator narrower than fp32 loses (:func:`accumulator_slack`). ``scale_floor``: the
+    smallest output rms the errors are measured against (the problem's, see
+    ``Problem.scale_floor``), so that one output, or a few, that happen to cancel do not
+    demand more than the format has."""
     tol, norm_tol = check_positive("tol", tol), check_positive("norm_tol", norm_tol)
     ref = np.asarray(ref)
     if ref.ndim != 2 or ref.dtype.kind in "bcmMOSU":
@@ -92,7 +96,7 @@ def compare(out: np.ndarray, ref: np.ndarray, tol: float, norm_tol: float, max_r
     if o.shape != ref.shape:
         return False, float("inf"), float("inf"), ref.size, [], f"output shape {o.shape}, expected {ref.shape}"
     finite = np.isfinite(o)
-    scale = np.sqrt(np.mean(ref * ref)) if ref.size else 0.0
+    scale = max(np.sqrt(np.mean(ref * ref)) if ref.size else 0.0, float(scale_floor))
     allowed = tol * (np.abs(ref) + scale)
     if slack is not None:
         allowed = allowed + np.asarray(slack, dtype=np.float64)
@@ -100,7 +104,7 @@ def compare(out: np.ndarray, ref: np.ndarray, tol: float, norm_tol: float, max_r
     bad = ~finite | (err > allowed)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(finite, err / np.maximum(allowed, np.finfo(np.float64).tiny), np.inf)
-    nref = np.linalg.norm(ref)
+    nref = max(np.linalg.norm(ref), float(scale_floor) * np.sqrt(ref.size))
     norm_err = float(np.linalg.norm(np.where(finite, o - ref, np.inf)) / nref) if nref > 0 else float("inf")
     n_bad = int(bad.sum())
     idx = np.argwhere(bad)[:max_report]
@@ -210,7 +214,8 @@ def launch_and_compare(res: CheckResult, launch, inputs: dict, out, ref: np.ndar
     got = np.asarray(got)
     if rows is not None and got.shape == (M, N):
         got = got[rows]
-    ok, max_err, norm_err, n_bad, mism, msg = compare(got, ref, res.tol, res.norm_tol, slack=slack)
+    floor = _problems.PROBLEMS[res.fmt].scale_floor if res.fmt in _problems.PROBLEMS else 0.0
+    ok, max_err, norm_err, n_bad, mism, msg = compare(got, ref, res.tol, res.norm_tol, slack=slack, scale_floor=floor)
     if rows is not None:
         mism = [(int(rows[i]), j, g, w) for i, j, g, w in mism]
         msg = (msg + "; " if msg else "") + f"{len(rows)} of {M} rows compared"

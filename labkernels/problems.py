@@ -36,6 +36,10 @@ class Problem:
     k_multiple: Callable = field(default=lambda **p: 1, repr=False)
     #: inputs indexed by the row m of Y (sliced together when a check samples rows)
     row_inputs: tuple[str, ...] = ("x",)
+    #: every problem's inputs are drawn so that |Y| is of order 1 (W scaled by 1/sqrt(K) and
+    #: the like); a check's error scale never drops below this, so a check of one output (or
+    #: a few) that cancels to near zero does not ask for more than the format holds
+    scale_floor: float = 0.25
     #: inputs -> float64 [M, N] bound on the largest |product| summed into each output,
     #: max_k |x[m, k]| * max_k |w[n, k]| with scales (for variants whose accumulator keeps a
     #: fixed number of bits relative to that product, Variant.acc_bits); None: not needed

@@ -159,3 +159,17 @@ def test_accumulator_slack_needs_the_problem_to_say_how():
     assert check.accumulator_slack(problems.get("fp16"), {}, None) is None
     with pytest.raises(ValueError, match="no largest_product"):
         check.accumulator_slack(problems.get("fp16"), {}, 11)
+
+
+def test_scale_floor_keeps_a_single_cancelled_output_from_demanding_more_than_the_format():
+    """One output that cancels to 0.0125 (rms of the design ~1): an error of 3e-4 is 2.4% of it but
+    0.03% of the outputs' scale. Without a floor it fails elementwise and normwise; with the
+    problem's floor it passes, and an error at the floor's own tolerance still fails."""
+    ref = np.array([[0.0125]])
+    ok, *_ = check.compare(ref + 3e-4, ref, 2.0**-9, 2e-3)
+    assert not ok
+    ok, *_ = check.compare(ref + 3e-4, ref, 2.0**-9, 2e-3, scale_floor=0.25)
+    assert ok
+    ok, *_ = check.compare(ref + 0.01, ref, 2.0**-9, 2e-3, scale_floor=0.25)
+    assert not ok
+    assert problems.get("w4a16").scale_floor == 0.25
