@@ -124,10 +124,7 @@ def main() -> int:
                 vs = f", torch._scaled_mm {lib.tflops:6.0f}" if lib else ""
                 print(f"  M={m:<5} MXFP8 {mx.tflops:6.0f} TFLOP/s ({mx.pct_of_bound:5.1f}% of its bound, "
                       f"{mx.bound_kind}), FP8 {f8.tflops:6.0f}{vs}: MXFP8 takes {mx.time_us / f8.time_us:4.2f}x")
-    print(f"\n{len(records)} records, {len(failures)} failures, {time.time() - t0:.0f} s")
-    for f in failures:
-        print("FAILED:", f)
-    return 1 if failures else 0
+    return bench.finish(records, failures, t0)
 
 
 if __name__ == "__main__":

@@ -90,10 +90,7 @@ def main() -> int:
         plain = roofline.crossovers("w4a16", "fp16", N, K, ceil, path_b="library", alu=False, group_size=128)
         print(f"  lab W4A16 falls behind cuBLAS fp16 from M = {m_star} (measured); three-ceiling model: "
               f"{[round(x) for x in model] or 'never'}; plain roofline: {[round(x) for x in plain] or 'never'}")
-    print(f"\n{len(records)} records, {len(failures)} failures, {time.time() - t0:.0f} s")
-    for f in failures:
-        print("FAILED:", f)
-    return 1 if failures else 0
+    return bench.finish(records, failures, t0)
 
 
 if __name__ == "__main__":

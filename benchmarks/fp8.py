@@ -79,10 +79,7 @@ def main() -> int:
             vc = f"  {cub[m].time_us / r.time_us:5.2f}x cuBLAS fp16" if m in cub else ""
             print(f"  M={m:<5} {r.kernel:<18} {r.time_us:9.1f} us {r.tflops:7.1f} TFLOP/s {r.pct_of_bound:5.1f}% of "
                   f"bound ({r.bound_kind}){vs}{vc}")
-    print(f"\n{len(records)} records, {len(failures)} failures, {time.time() - t0:.0f} s")
-    for f in failures:
-        print("FAILED:", f)
-    return 1 if failures else 0
+    return bench.finish(records, failures, t0)
 
 
 if __name__ == "__main__":

@@ -161,10 +161,7 @@ def main() -> int:
         print(f"  A8W8 overtakes the lab's W4A16 from M = {crossover.first_m_ahead(lab_a8, lab_w4)}; "
               f"W4A8 overtakes W4A16 from M = {crossover.first_m_ahead(lab_w48, lab_w4)}; model (A8W8 vs W4A16): "
               f"{[round(x) for x in roofline.crossovers('a8w8', 'w4a16', N, K, ceil, group_size=128)] or 'never'}")
-    print(f"\n{len(records)} records, {len(failures)} failures, {time.time() - t0:.0f} s")
-    for f in failures:
-        print("FAILED:", f)
-    return 1 if failures else 0
+    return bench.finish(records, failures, t0)
 
 
 if __name__ == "__main__":

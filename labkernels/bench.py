@@ -240,6 +240,17 @@ def environment() -> dict:
     return env
 
 
+def finish(records, failures, started: float) -> int:
+    """A benchmark script's last lines: counts, elapsed time, every failure; its exit status
+    (1 when any kernel failed its check or its run)."""
+    import time
+
+    print(f"\n{len(records)} records, {len(failures)} failures, {time.time() - started:.0f} s")
+    for f in failures:
+        print("FAILED:", f)
+    return 1 if failures else 0
+
+
 def save_json(path: str | os.PathLike, obj) -> None:
     """Write JSON atomically: a reader never finds half a file."""
     path = os.fspath(path)

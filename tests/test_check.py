@@ -173,3 +173,12 @@ def test_scale_floor_keeps_a_single_cancelled_output_from_demanding_more_than_th
     ok, *_ = check.compare(ref + 0.01, ref, 2.0**-9, 2e-3, scale_floor=0.25)
     assert not ok
     assert problems.get("w4a16").scale_floor == 0.25
+
+
+def test_benchmark_finish_reports_failures_in_its_exit_status(capsys):
+    from labkernels import bench
+
+    assert bench.finish([1, 2], [], 0.0) == 0
+    assert bench.finish([1], [{"kernel": "k", "reason": "r"}], 0.0) == 1
+    out = capsys.readouterr().out
+    assert "2 records, 0 failures" in out and "FAILED: {'kernel': 'k', 'reason': 'r'}" in out
