@@ -247,7 +247,7 @@ def finish(records, failures, started: float) -> int:
 
     print(f"\n{len(records)} records, {len(failures)} failures, {time.time() - started:.0f} s")
     for f in failures:
-        print("FAILED:", f)
+        print(f"FAILED: {f}")
     return 1 if failures else 0
 
 
