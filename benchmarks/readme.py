@@ -34,8 +34,8 @@ PAIRS = (("lab W4A16 (fastest kernel per M) vs cuBLAS fp16", "w4a16 lab (fastest
           "fp16/v00_cublas (peer)"))
 
 
-def _load(name):
-    return json.loads((RESULTS / name).read_text())
+def _load(name, root=RESULTS):
+    return json.loads((Path(root) / name).read_text())
 
 
 def _env_line(env) -> str:
@@ -124,7 +124,7 @@ def int8_table() -> str:
 def blockscaled_table() -> str:
     """Lesson 3: the block-scaled GEMVs at M = 1 and the MXFP8 GEMM beside plain FP8."""
     path = "h100-sxm-2026-11-27/blockscaled/blockscaled.json"
-    d = json.loads((RESULTS.parent / path).read_text())
+    d = _load(path, RESULTS.parent)
     recs = d["records"]
     bw = d["ceilings"]["bw"]
     out = [f"Measured on {_env_line(d['env'])}; medians of 30 calls from DRAM (`benchmarks/results/{path}`). "

@@ -132,17 +132,20 @@ def _backend_for(impl: str):
     raise UnsupportedDevice(f"a {impl} kernel needs a CUDA GPU to run: {device.why_no_gpu()}")
 
 
-def accumulator_slack(prob, inputs: dict, acc_bits: int | None):
+def accumulator_slack(prob, inputs: dict, acc_bits: int | None, largest=None):
     """The extra error an accumulator with ``acc_bits`` bits below its largest product may make
     per output (None when it keeps a full fp32 sum): Hopper's fp8 Tensor Cores align each
     group's products to the largest and keep ~13-14 bits, so one large product (an e4m3 ±448)
     costs the small ones their low bits; the check allows 2**-acc_bits times a bound on that
-    product, which is negligible next to the tolerance wherever no product stands out."""
+    product, which is negligible next to the tolerance wherever no product stands out.
+    ``largest``: ``prob.largest_product(inputs)`` when the caller already has it."""
     if acc_bits is None:
         return None
     if prob.largest_product is None:
         raise ValueError(f"acc_bits is set but the {prob.fmt} problem has no largest_product")
-    return 2.0 ** -check_int("acc_bits", acc_bits, min_value=1) * prob.largest_product(inputs)
+    if largest is None:
+        largest = prob.largest_product(inputs)
+    return 2.0 ** -check_int("acc_bits", acc_bits, min_value=1) * largest
 
 
 def run_check(launch, fmt: str, M: int, N: int, K: int, *, name: str = "kernel", impl: str = "cupy",

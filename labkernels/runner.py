@@ -73,11 +73,9 @@ class Workload:
         keep = self.rows < M
         slack = None
         if v.acc_bits is not None:
-            if self._host_rows is None:
-                raise ValueError(f"{v.id} has acc_bits but the {self.fmt} problem has no largest_product")
-            if self._largest is None:  # once per workload: it decodes all of W
-                self._largest = self.problem.largest_product(self._host_rows)
-            slack = 2.0 ** -v.acc_bits * self._largest[keep]  # as check.accumulator_slack
+            if self._largest is None and self.problem.largest_product is not None:
+                self._largest = self.problem.largest_product(self._host_rows)  # once: it decodes all of W
+            slack = check.accumulator_slack(self.problem, self._host_rows, v.acc_bits, largest=self._largest)[keep]
         # The inputs are prepared inside the checked call: a re-layout that fails fails the check.
         return check.launch_and_compare(res, v.launch, {}, out, self.reference[keep], self.rows[keep],
                                         prepare=lambda _: self.inputs(v, 0, M), slack=slack)

@@ -157,7 +157,7 @@ def test_global_scale_formula_matches_the_reference():
     for amax in (0.0, 1e-45, 1.0, 2688.0, 3.4e38, 5e-42):
         x = np.zeros((1, 16), np.float32)
         x[0, 3] = amax
-        assert quantize.nvfp4_global_scale(np.float32(amax)) == formats.quantize_nvfp4(x).global_scale
+        assert formats.nvfp4.global_scale_from_amax(np.float32(amax)) == formats.quantize_nvfp4(x).global_scale
 
 
 # --------------------------------------------------------------------------

@@ -93,6 +93,13 @@ def check_global_scale(global_scale) -> np.float32:
     return g
 
 
+def global_scale_from_amax(amax) -> np.float32:
+    """The recipe's per-tensor scale: ``amax / (448 * 6)`` in float64, rounded to float32; 1.0
+    where that is 0 (so it is never 0)."""
+    g = np.float32(float(amax) / (448.0 * 6.0))
+    return g if g != 0 else np.float32(1.0)
+
+
 def quantize_nvfp4(x, global_scale=None) -> NVFP4Quantized:
     """Quantize ``x[..., K]`` (float16/32/64, K % 16 == 0) to NVFP4; see the module docstring for the recipe."""
     x = check_float_input("x", x, ndim_min=1, allow_empty=False)
@@ -101,10 +108,7 @@ def quantize_nvfp4(x, global_scale=None) -> NVFP4Quantized:
     if not np.isfinite(x).all():
         raise ValueError("x contains NaN or Inf; quantizers need finite input")
     if global_scale is None:
-        amax = float(np.abs(x).max())
-        g = np.float32(amax / (448.0 * 6.0))
-        if g == 0:
-            g = np.float32(1.0)
+        g = global_scale_from_amax(np.abs(x).max())
     else:
         g = check_global_scale(global_scale)
     g6 = 6.0 * float(g)      # exact in float64

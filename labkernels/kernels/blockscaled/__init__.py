@@ -133,7 +133,7 @@ def nvfp4_naive(x, x_scales, x_global, w, w_scales, w_global, out=None):
 # --------------------------------------------------------------------------
 
 GEMV_MAX_M = 16
-ARCHS_ALL = ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
+ARCHS_ALL = build.TARGETS  # every target NVRTC builds for
 #: warps per block, 16-byte chunks in flight per lane and row, rows of W per warp
 GEMV_DEFINES = {"WARPS": 8, "UNROLL": 1, "RPW": 2}
 #: X decoded into shared memory once per block when it fits in this many bytes (no opt-in)

@@ -38,7 +38,7 @@ import numpy as np
 from ... import build
 from ...errors import check_array, check_choice, check_divisible
 from ...formats import MX_FORMATS, NVFP4_BLOCK, SCALE_MODES, quantize_mx, quantize_nvfp4
-from ...formats.nvfp4 import check_global_scale
+from ...formats.nvfp4 import check_global_scale, global_scale_from_amax
 from .._launch import array_module, cdiv, check_grid
 
 __all__ = ["quantize_mx_gpu", "quantize_nvfp4_gpu", "AUXILIARY_SOURCES"]
@@ -107,12 +107,6 @@ def _nan_error():
     return ValueError("x contains NaN or Inf; quantizers need finite input")
 
 
-def nvfp4_global_scale(amax: float) -> np.float32:
-    """The reference's per-tensor scale: ``amax / (448 * 6)`` in float64, rounded to float32; 1.0 if 0."""
-    g = np.float32(float(amax) / (448.0 * 6.0))
-    return g if g != 0 else np.float32(1.0)
-
-
 def quantize_nvfp4_gpu(x, global_scale=None):
     """Quantize ``x [M, K]`` (float32/float16, K % 16 == 0) to NVFP4: ``(data, scales, global_scale)``.
 
@@ -139,7 +133,7 @@ def quantize_nvfp4_gpu(x, global_scale=None):
         bits = np.uint32(amax.get()[0])
         if bits >= _NONFINITE:
             raise _nan_error()
-        g = nvfp4_global_scale(bits.view(np.float32))
+        g = global_scale_from_amax(bits.view(np.float32))
     else:
         g = global_scale
     data = xp.empty((M, K // 2), dtype=xp.uint8)
@@ -157,7 +151,7 @@ def quantize_nvfp4_gpu(x, global_scale=None):
 #: its boundaries rounded down and up by one multiply each, the atomics (atom[.relaxed.gpu].global).
 AUXILIARY_SOURCES: dict = {
     SOURCE: (
-        ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a"),
+        build.TARGETS,
         ("ld.global.nc.v4", "shfl.sync.bfly.b32", "mul.rn.f32", "add.rn.f32", "div.rn.f64", "mul.rm.f32",
          "mul.rp.f32", "global.max.u32", "global.or.b32"),
         (),

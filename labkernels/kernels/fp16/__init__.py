@@ -14,7 +14,7 @@ from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulato
                        require_cupy)
 from . import v01_naive_numba
 
-ALL_ARCHS = ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
+ALL_ARCHS = build.TARGETS  # every target NVRTC builds for
 
 
 def cublas(x, w, out=None):

@@ -24,7 +24,7 @@ from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulato
 from ..int8 import V06_CONFIGS, v06_config, v06_smem
 from . import v01_naive_numba
 
-ARCHS_ALL = ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
+ARCHS_ALL = build.TARGETS  # every target NVRTC builds for
 ARCHS_FP8_MMA = ("sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
 
 GEMV_MAX_M = 16

@@ -39,7 +39,7 @@ from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulato
                        require_cupy, smem_function, torch_op_available)
 from . import v01_dp4a_numba
 
-ARCHS_ALL = ("sm_75", "sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100a", "sm_120a")
+ARCHS_ALL = build.TARGETS  # every target NVRTC builds for
 ARCHS_MMA = ARCHS_ALL[1:]  # m16n8k32 and cp.async: sm_80+
 
 GEMV_MAX_M = 16
