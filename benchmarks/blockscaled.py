@@ -5,7 +5,8 @@ formats' GEMVs and GEMMs and the library peers, one run.
 
 For N=K=8192 and N=28672, K=8192: every block-scaled variant this GPU runs — the GEMVs at
 M = 1..16 beside the lab's W4A16, A8W8 and FP8 GEMVs and cuBLAS fp16, the MXFP8 GEMM beside
-plain FP8 (the lab's wgmma kernel with the same tiles, and torch._scaled_mm).
+plain FP8 (the lab's wgmma kernel with the same tiles, and torch._scaled_mm), and Hopper's two
+emulated FP4 GEMMs side by side (MXFP4 widened to e4m3, NVFP4 widened to fp16).
 ``--tune`` first times v02 over its WARPS x UNROLL x RPW x XSMEM grid at M = 1 (each configuration
 checked against the default's output). Writes blockscaled.json and sweep-<N>x<K>.png, prints
 every row with its bound and % of bound, then the targets.
@@ -124,6 +125,14 @@ def main() -> int:
                 vs = f", torch._scaled_mm {lib.tflops:6.0f}" if lib else ""
                 print(f"  M={m:<5} MXFP8 {mx.tflops:6.0f} TFLOP/s ({mx.pct_of_bound:5.1f}% of its bound, "
                       f"{mx.bound_kind}), FP8 {f8.tflops:6.0f}{vs}: MXFP8 takes {mx.time_us / f8.time_us:4.2f}x")
+        print(f"N={N} K={K}, the emulated FP4 GEMMs (widening included): MXFP4 v04 (e4m3, fp8 wgmma, FP32 rescale "
+              f"per 32-k block), NVFP4 v04 (fp16 = element x block scale, fp16 wgmma):")
+        for m in gemm_ms:
+            m4, n4 = (at.get((k, m)) for k in ("blockscaled/v04_mxfp4_wgmma", "blockscaled/v04_nvfp4_wgmma"))
+            for name, r in (("MXFP4", m4), ("NVFP4", n4)):
+                if r:
+                    print(f"  M={m:<5} {name} {r.tflops:6.0f} TFLOP/s {r.time_us:8.1f} us "
+                          f"({r.pct_of_bound:5.1f}% of its bound, {r.bound_kind})")
     return bench.finish(records, failures, t0)
 
 

@@ -120,7 +120,8 @@ def main() -> int:
                     {"env": bench.environment(), "ceilings": ceil.to_json(), "shapes": SHAPES, "ms": ms,
                      "v06_configs": configs, "records": records, "failures": failures})
     pts = [r for r in records if r.N == SHAPES[0][0] and r.M in (1, 16, 256, 4096) and r.fmt in ("a8w8", "w4a8")]
-    plot.save(plot.roofline_figure(ceil, pts, precisions=["int8", "fp16"], show_alu=["w4a8"]),
+    plot.save(plot.roofline_figure(ceil, pts, precisions=["int8", "fp16"], show_alu=["w4a8"],
+                                   other_paths=["dp4a", "wmma", "wgmma"] if ceil.wgmma else ["dp4a", "wmma"]),
               os.path.join(args.out, "roofline.png"))
     show = ("fp16/v00_cublas", "int8/v00_torch_int_mm", "int8/v02_dp4a_gemv", "int8/v06_mma_gemm", "int8/v09_wgmma",
             "int8/v07_w4a8_mma", "int8/v08_w4a8_gemv", "dequant/v04_gemv_lop3", "dequant/v07_gemm_mma")
@@ -135,6 +136,9 @@ def main() -> int:
         print(r.row())
     print(f"\nGPU {g.name}; copy bandwidth {ceil.bw / 1e12:.2f} TB/s; int8 mma.sync {ceil.mma['int8'] / 1e12:.0f} "
           f"TOP/s; cuBLAS int8 {ceil.library.get('int8', 0) / 1e12:.0f} TOP/s")
+    print("int8 ceilings by instruction path: " + ", ".join(
+        f"{p} {ceil.mma_rate('int8', p) / 1e12:.0f}" for p in ("dp4a", "wmma", "mma_sync", "wgmma", "library")
+        if p != "wgmma" or ceil.wgmma) + " TOP/s")
     for N, K in SHAPES:
         sel = [asdict(r) for r in records if r.N == N and r.K == K]
         curves = {c.name: {m: bench.Record(**d) for m, d in c.points.items()}

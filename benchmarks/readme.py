@@ -44,22 +44,31 @@ def _env_line(env) -> str:
 
 
 def ceilings_table() -> str:
-    d = _load("foundation/ceilings.json")
+    d = _load("ceilings/ceilings.json", RESULTS.parent / "h100-sxm-2026-11-27")
     c = d["ceilings"]
-    rows = [("copy bandwidth (read + write)", f"{c['bw'] / 1e12:.2f} TB/s")]
+    unit = lambda p: "TOP/s" if p == "int8" else "TFLOP/s"  # noqa: E731
+    rows = [("copy bandwidth (read + write)", f"{c['bw'] / 1e12:.2f} TB/s"),
+            ("`dp4a` int8 (CUDA cores, register-only chains)", f"{c['dp4a'] / 1e12:.0f} TOP/s")]
+    for p in ("fp16", "int8"):
+        rows.append((f"WMMA m16n16k16 {p} (register-only)", f"{c['wmma'][p] / 1e12:.0f} {unit(p)}"))
     for p in ("fp16", "int8", "fp8"):
-        unit = "TOP/s" if p == "int8" else "TFLOP/s"
-        rows.append((f"`mma.sync` {p} (register-only microbenchmark)", f"{c['mma'][p] / 1e12:.0f} {unit}"))
+        rows.append((f"`mma.sync` {p} (register-only microbenchmark)", f"{c['mma'][p] / 1e12:.0f} {unit(p)}"))
+    for p in ("fp16", "int8", "fp8"):
+        rows.append((f"`wgmma` m64n256 {p} (from shared memory, no loads)", f"{c['wgmma'][p] / 1e12:.0f} {unit(p)}"))
     for p, lib in (("fp16", "cuBLAS fp16 8192³ (CuPy)"), ("int8", "cuBLAS int8 8192³ (`torch._int_mm`)"),
                    ("fp8", "cuBLASLt fp8 8192³ (`torch._scaled_mm`)")):
-        unit = "TOP/s" if p == "int8" else "TFLOP/s"
-        rows.append((lib, f"{c['library'][p] / 1e12:.0f} {unit}"))
+        rows.append((lib, f"{c['library'][p] / 1e12:.0f} {unit(p)}"))
     rows.append(("`lop3.b32` (dequant ALU unit)", f"{c['alu'] / 1e12:.1f} T instr/s"))
     rows.append(("FP32 FMA", f"{c['ffma'] / 1e12:.1f} T instr/s"))
-    out = [f"Measured on {_env_line(d['env'])}.", "", "| ceiling | rate |", "|---|---|"]
+    out = [f"Measured on {_env_line(d['env'])} (`labkernels/kernels/ceilings/`). Each kernel is bounded at "
+           "the rate of the instruction it is built on (`labkernels.runner.kernel_path`).", "",
+           "| ceiling | rate |", "|---|---|"]
     out += [f"| {a} | {b} |" for a, b in rows]
     out += ["", "On Hopper `mma.sync` e4m3 is not a Tensor Core fp8 instruction: ptxas unpacks e4m3 to "
-            "f16 and issues two fp16 MMAs, hence its rate far below fp16's. Only `wgmma` reaches the fp8 rate."]
+            "f16 and issues two fp16 MMAs, hence its rate far below fp16's. Only `wgmma` reaches the fp8 rate. "
+            "WMMA int8 m16n16k16 becomes `IMMA.16816` in the SASS (half the k of m16n8k32's `IMMA.16832`), "
+            f"so it reaches {100 * c['wmma']['int8'] / c['mma']['int8']:.0f}% of the `mma.sync` int8 rate; "
+            f"`dp4a` issues at the integer rate ({c['dp4a'] / 8 / c['alu']:.2f}× the `lop3` rate, 8 ops each)."]
     return "\n".join(out)
 
 
@@ -89,13 +98,12 @@ def w4a16_table() -> str:
 
 
 def int8_table() -> str:
-    d = _load("int8/int8.json")
+    d = _load("int8/int8.json", RESULTS.parent / "h100-sxm-2026-11-27")
     recs = d["records"]
     out = [f"Measured on {_env_line(d['env'])}; medians of 30 calls from DRAM; A8W8: int8 per-token activations, "
            "int8 per-channel weights; W4A8: int4 weights, group 128. The bound is the three-ceiling bound at the "
-           "measured `mma.sync` int8 rate, or for the `wgmma` kernel (v09) at the datasheet int8 peak (1979 TOP/s; "
-           "no wgmma microbenchmark yet); cuBLAS int8 (`torch._int_mm`, int32 out, M > 16) is timed without its "
-           "scales.", ""]
+           "measured rate of the instruction the kernel is built on (`dp4a`, WMMA, `mma.sync` or `wgmma`: see the "
+           "ceilings above); cuBLAS int8 (`torch._int_mm`, int32 out, M > 16) is timed without its scales.", ""]
     out += ["| N×K | M | fastest lab A8W8 kernel | µs | TOP/s | % of its bound | vs cuBLAS int8 | vs cuBLAS fp16 "
             "| fastest lab W4A8 | µs | vs lab W4A16 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
 
@@ -141,17 +149,19 @@ def blockscaled_table() -> str:
                 out.append(f"| {N}×{K} | `{kid}` ({r['fmt']}) | {r['time_us']:.1f} | {r['gbps']:.0f} | "
                            f"{100 * r['gbps'] * 1e9 / bw:.0f}% | {cub['time_us'] / r['time_us']:.2f}× |")
     out += ["", "TFLOP/s of the Hopper GEMMs (`wgmma`): block scaling emulated against plain FP8 on the same "
-            "tiles, and cuBLASLt.", "",
-            "| N×K | M | MXFP8 `v04_mxfp8_wgmma` | MXFP4 `v04_mxfp4_wgmma` | FP8 `v04_wgmma` | `torch._scaled_mm` "
-            "| MXFP8 time / FP8 time |", "|---|---|---|---|---|---|---|"]
+            "tiles, and cuBLASLt. MXFP4 is widened to e4m3 and runs the MXFP8 kernel; NVFP4 is widened to fp16 "
+            "with its block scales folded in (exact) and runs an fp16 `wgmma` GEMM with no per-block work.", "",
+            "| N×K | M | MXFP8 `v04_mxfp8_wgmma` | MXFP4 `v04_mxfp4_wgmma` | NVFP4 `v04_nvfp4_wgmma` | FP8 `v04_wgmma` "
+            "| `torch._scaled_mm` | MXFP8 time / FP8 time |", "|---|---|---|---|---|---|---|---|"]
     cell = lambda r: f"{r['tflops']:.0f}" if r else "—"  # noqa: E731
     for N, K in d["shapes"]:
         at = {(r["kernel"], r["M"]): r for r in recs if (r["N"], r["K"]) == (N, K)}
         for m in (256, 4096, 8192):
-            mx, m4, f8, lib = (at.get((k, m)) for k in ("blockscaled/v04_mxfp8_wgmma", "blockscaled/v04_mxfp4_wgmma",
-                                                         "fp8/v04_wgmma", "fp8/v00_torch_scaled_mm"))
+            mx, m4, nv, f8, lib = (at.get((k, m)) for k in (
+                "blockscaled/v04_mxfp8_wgmma", "blockscaled/v04_mxfp4_wgmma", "blockscaled/v04_nvfp4_wgmma",
+                "fp8/v04_wgmma", "fp8/v00_torch_scaled_mm"))
             if mx and f8:
-                out.append(f"| {N}×{K} | {m} | {cell(mx)} | {cell(m4)} | {cell(f8)} | {cell(lib)} | "
+                out.append(f"| {N}×{K} | {m} | {cell(mx)} | {cell(m4)} | {cell(nv)} | {cell(f8)} | {cell(lib)} | "
                            f"{mx['time_us'] / f8['time_us']:.2f}× |")
     return "\n".join(out)
 

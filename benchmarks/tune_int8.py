@@ -1,8 +1,9 @@
 """Tuning sweeps behind the int8 defaults (results in benchmarks/NOTES.md), one run.
 
-    python benchmarks/tune_int8.py
+    python benchmarks/tune_int8.py [--gemv-only]
 
-A8W8 v02 GEMV at M = 1 over WARPS x UNROLL for both benchmark shapes, and every
+A8W8 v02 GEMV at M = 1 over WARPS x UNROLL x HINT (plain __ldg, or the streaming
+L1::no_allocate.L2::256B load) x SPLIT (warps per row) for both benchmark shapes, and every
 v06 tile configuration (V06_CONFIGS and V06_EXTRA) at 8192^3 beside torch._int_mm.
 Every configuration's output is compared with the default's before it is timed.
 """
@@ -20,7 +21,7 @@ def rand(shape):
     return cupy.random.default_rng(0).integers(-128, 128, shape, dtype=cupy.int8)
 
 
-def main():
+def main(gemv_only: bool = False):
     print("A8W8 v02 GEMV, M = 1: median us (GB/s)")
     for N, K in [(8192, 8192), (28672, 8192)]:
         sets = []
@@ -29,16 +30,19 @@ def main():
                          cupy.full((N, 1), 0.001, cupy.float16)))
         out = cupy.empty((1, N), cupy.int32)
         ref = int8.dp4a_gemv(*sets[0], out=cupy.empty((1, N), cupy.int32)).copy()
-        for warps in (2, 4, 8):
-            for unroll in (2, 4, 8, 16):
-                tun = {"WARPS": warps, "UNROLL": unroll}
-                got = int8.dp4a_gemv(*sets[0], out=out, tuning=tun)
-                assert bool((got == ref).all()), tun
-                t = bench.time_kernel(lambda *a: int8.dp4a_gemv(*a, out=out, tuning=tun), sets, iters=30,
-                                      flush_l2=False)
-                print(f"  N={N} K={K} WARPS={warps} UNROLL={unroll:<2} {t.median_us:7.1f} us "
-                      f"({N * K / (t.median_us * 1e-6) / 1e9:6.0f} GB/s)")
+        for warps, unroll, hint, split in [(w, u, h, s) for h in (0, 1) for s in (1, 2, 4, 8)
+                                           for w in (4, 8, 16) for u in (1, 2, 4)
+                                           if w % s == 0 and (h or s == 1)]:
+            tun = {"WARPS": warps, "UNROLL": unroll, "HINT": hint, "SPLIT": split}
+            got = int8.dp4a_gemv(*sets[0], out=out, tuning=tun)
+            assert bool((got == ref).all()), tun
+            t = bench.time_kernel(lambda *a: int8.dp4a_gemv(*a, out=out, tuning=tun), sets, iters=30,
+                                  flush_l2=False)
+            print(f"  N={N} K={K} WARPS={warps:<2} UNROLL={unroll} HINT={hint} SPLIT={split} {t.median_us:7.1f} us "
+                  f"({N * K / (t.median_us * 1e-6) / 1e9:6.0f} GB/s)")
         del sets
+    if gemv_only:
+        return
     M = N = K = 8192
     x, w = rand((M, K)), rand((N, K))
     xs, ws = cupy.full((M, 1), 0.01, cupy.float16), cupy.full((N, 1), 0.001, cupy.float16)
@@ -60,4 +64,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(gemv_only="--gemv-only" in sys.argv[1:])

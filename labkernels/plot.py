@@ -23,14 +23,24 @@ def _plt():
     return plt
 
 
+def _rate_or_zero(ceilings: rl.Ceilings, precision: str, path: str) -> float:
+    try:
+        return ceilings.mma_rate(precision, path)
+    except ValueError:
+        return 0.0
+
+
 def roofline_figure(ceilings: rl.Ceilings, points: Iterable = (), *, path: str = "mma_sync",
                     precisions: Sequence[str] | None = None, title: str | None = None, ax=None,
-                    show_alu: Sequence[str] = ()):
+                    show_alu: Sequence[str] = (), other_paths: Sequence[str] = ()):
     """The classic roofline: achieved TFLOP/s against arithmetic intensity (FLOP/byte), log-log.
 
     ``points`` are :class:`labkernels.bench.Record` objects (or dicts with the
     same keys): each is drawn at (flops/bytes, tflops) and labelled by kernel.
     ``show_alu`` adds the dequant/ALU roof of those formats (at M-tile reuse).
+    ``other_paths`` adds the roofs of other instruction paths (``roofline.PATHS``, e.g.
+    ``("dp4a", "wmma", "wgmma")``) for the same precisions, in gray: each kernel is
+    held to the roof of the instruction it is built on.
     """
     plt = _plt()
     if ax is None:
@@ -43,7 +53,8 @@ def roofline_figure(ceilings: rl.Ceilings, points: Iterable = (), *, path: str =
     xs = [2.0 ** e for e in range(-2, 15)]
     x_lo, x_hi = xs[0], xs[-1]
     table = ceilings.mma if path == "mma_sync" else ceilings.library
-    top = max(table[p] for p in precs) / 1e12
+    others = [rl.check_choice("other_paths", o, rl.PATHS) for o in other_paths]
+    top = max([table[p] for p in precs] + [_rate_or_zero(ceilings, p, o) for p in precs for o in others]) / 1e12
     ax.plot([x_lo, top * 1e12 / bw], [bw * x_lo / 1e12, top], color="black", lw=1.5)
     ax.text(x_lo * 1.3, bw * x_lo * 1.3 / 1e12 * 1.25, f"memory {bw / 1e12:.2f} TB/s", rotation=0, fontsize=8)
     styles = ["-", "--", "-.", ":"]
@@ -52,6 +63,15 @@ def roofline_figure(ceilings: rl.Ceilings, points: Iterable = (), *, path: str =
         ridge = peak * 1e12 / bw
         ax.plot([ridge, x_hi], [peak, peak], color="black", ls=styles[i % 4], lw=1.2)
         ax.text(x_hi, peak * 1.04, f"{PREC_LABEL[p]} {peak:.0f}", ha="right", va="bottom", fontsize=8)
+    for j, other in enumerate(others):
+        for p in precs:
+            peak = _rate_or_zero(ceilings, p, other) / 1e12
+            if not peak:  # this path has no rate for this precision (dp4a: int8 only)
+                continue
+            ridge = peak * 1e12 / bw
+            ax.plot([ridge, x_hi], [peak, peak], color="gray", ls=styles[j % 4], lw=1)
+            ax.text(x_hi / 8, peak * 1.04, f"{p} {other} {peak:.0f}", ha="right", va="bottom",
+                    fontsize=7, color="dimgray")
     for fmt in show_alu:
         ex = rl.get_format(fmt).execution(ceilings.cc)
         if ex.alu_w:

@@ -132,10 +132,13 @@ def get_format(fmt: str) -> Format:
 # --------------------------------------------------------------------------
 
 MMA_PRECISIONS = ("fp16", "int8", "fp8", "fp4")
-#: Whose MMA rate bounds a kernel: the lab's mma.sync kernels (measured microbenchmark), the
-#: vendor library (measured GEMM), or Hopper's wgmma (the datasheet dense peak: the lab has no
-#: wgmma microbenchmark yet, so its wgmma kernels are held to the number on the spec sheet).
-PATHS = ("mma_sync", "library", "wgmma")
+#: Whose rate bounds a kernel's multiply-adds: the lab's ``mma.sync`` kernels (measured
+#: microbenchmark), the vendor library (measured GEMM), Hopper's ``wgmma`` (measured
+#: microbenchmark; the datasheet dense peak where none was measured), ``wmma`` (measured
+#: microbenchmark of the portable fragment API) or ``dp4a`` (int8 dot products on the CUDA
+#: cores, no Tensor Cores at all). Each is a ceiling of its own: a kernel is held to the
+#: rate of the instruction it is built on.
+PATHS = ("mma_sync", "library", "wgmma", "wmma", "dp4a")
 
 
 @dataclass(frozen=True)
@@ -153,17 +156,31 @@ class Ceilings:
     ffma: float  #: FP32 FMA instructions/s, all SMs
     notes: str = ""
     provenance: dict = field(default_factory=dict)
+    wgmma: dict = field(default_factory=dict)  #: precision -> ops/s of Hopper's warpgroup MMA
+    wmma: dict = field(default_factory=dict)  #: precision -> ops/s of the WMMA fragment API
+    dp4a: float = 0.0  #: int8 ops/s of dp4a on the CUDA cores (8 per instruction)
 
     def mma_rate(self, precision: str, path: str = "mma_sync") -> float:
+        """ops/s of ``precision`` multiply-adds on instruction path ``path`` (see PATHS)."""
         path = check_choice("path", path, PATHS)
-        if path == "wgmma":
+        if path == "dp4a":
+            if precision != "int8":
+                raise ValueError(f"dp4a has no {precision} MMA rate: it multiplies int8 only")
+            if not self.dp4a:
+                raise ValueError(f"{self.gpu} has no int8 MMA rate (dp4a): dp4a needs sm_61+")
+            return self.dp4a
+        if path == "wgmma" and not self.wgmma.get(precision):
+            # Not measured (a ceilings file from before the wgmma microbenchmark): the
+            # datasheet dense peak, which only a wgmma kernel could approach.
             if not self.key:
                 raise ValueError(f"{self.gpu} is not in the spec table: no datasheet peak to bound a wgmma kernel with")
             rate = (_specs.spec(self.key).peaks.get(precision) or 0) * 1e12
+            if _specs.spec(self.key).cc != (9, 0):
+                raise ValueError(f"{self.gpu} has no {precision} MMA rate (wgmma): wgmma is sm_90a only")
             if not rate:
-                raise ValueError(f"{self.gpu} has no datasheet {precision} peak")
+                raise ValueError(f"{self.gpu} has no {precision} MMA rate (wgmma)")
             return rate
-        table = self.mma if path == "mma_sync" else self.library
+        table = {"mma_sync": self.mma, "library": self.library, "wgmma": self.wgmma, "wmma": self.wmma}[path]
         rate = table.get(precision)
         if not rate:
             raise ValueError(f"{self.gpu} has no {precision} MMA rate ({path}); it has {sorted(k for k, v in table.items() if v)}")
@@ -181,6 +198,12 @@ class Ceilings:
     def from_json(d: dict) -> "Ceilings":
         d = dict(d)
         d["cc"] = tuple(d["cc"])
+        if "dp4a" not in d:  # written before WMMA and dp4a were measured: the datasheet assumptions
+            cc = d["cc"]
+            d["wmma"] = {"fp16": d["mma"].get("fp16", 0.0) if cc >= (7, 0) else 0.0,
+                         "int8": d["mma"].get("int8", 0.0) if cc >= (7, 2) else 0.0}
+            d["dp4a"] = 8 * d["alu"] if cc >= (6, 1) else 0.0
+            d["notes"] = d.get("notes", "") + "; WMMA assumed at the mma.sync rate, dp4a at the integer issue rate"
         return Ceilings(**d)
 
 
@@ -203,11 +226,18 @@ def datasheet_ceilings(gpu: str = "h100-sxm") -> Ceilings:
         # (fp8 at the datasheet rate needs wgmma, as cuBLASLt uses).
         mma["fp8"] = peaks["fp16"]
         notes += "; mma.sync e4m3 on sm_90 is emulated with fp16 HMMA; mma.sync reaches ~65-75% of these"
+    # No datasheet gives WMMA or dp4a rates: WMMA is taken at the mma.sync rate (ptxas lowers
+    # it to the same Tensor Core instructions), dp4a at one instruction per integer lane
+    # per clock (8 int8 ops each). Measured ceilings replace both.
+    wmma = {"fp16": mma["fp16"] if s.cc >= (7, 0) else 0.0, "int8": mma["int8"] if s.cc >= (7, 2) else 0.0}
+    notes += "; WMMA assumed at the mma.sync rate, dp4a at the integer issue rate"
     return Ceilings(
         gpu=s.name, key=s.key, cc=s.cc, source="datasheet", bw=s.bw_tbps * 1e12,
         mma=mma, library=dict(peaks), alu=_int_rate_from_spec(s), ffma=s.peaks["fp32"] * 1e12 / 2,
         notes=notes,
         provenance={k: v for k, v in s.sources.items()},
+        wgmma={p: peaks[p] for p in ("fp16", "int8", "fp8")} if s.cc == (9, 0) else {},
+        wmma=wmma, dp4a=8 * _int_rate_from_spec(s) if s.cc >= (6, 1) else 0.0,
     )
 
 
@@ -427,7 +457,9 @@ def measure_ceilings(*, refresh: bool = False, library: bool = True, verbose: bo
     * MMA: register-only ``mma.sync`` microbenchmarks per precision the GPU has
       (``kernels/ceilings/instr_rate.cu``), and, with ``library``, an 8192³
       cuBLAS fp16 GEMM through CuPy (and int8/fp8 through torch where present);
-    * ALU: chains of ``lop3.b32`` and ``fma.rn.f32``.
+    * ALU: chains of ``lop3.b32`` and ``fma.rn.f32``;
+    * the other instruction paths a lesson kernel may be built on: ``dp4a`` and ``wmma``
+      chains (instr_rate.cu) and, on sm_90, ``wgmma`` from shared memory (wgmma_rate.cu).
     """
     from . import device
     from .bench import time_kernel
@@ -435,7 +467,9 @@ def measure_ceilings(*, refresh: bool = False, library: bool = True, verbose: bo
     g = device.require_gpu("measuring ceilings")
     path = _cache_path(g)
     if path.exists() and not refresh:
-        return Ceilings.from_json(json.loads(path.read_text()))
+        cached = json.loads(path.read_text())
+        if "dp4a" in cached:  # else written before the dp4a/WMMA/wgmma paths: measure again
+            return Ceilings.from_json(cached)
     import cupy
     import numpy as np
 
@@ -477,11 +511,20 @@ def measure_ceilings(*, refresh: bool = False, library: bool = True, verbose: bo
     alu = rate("lop3_rate", cupy.uint32, 1)
     ffma = rate("ffma_rate", cupy.float32, 1, np.float32(1.0))
     log(f"mma.sync {mma}; lop3 {alu / 1e12:.1f} T/s; ffma {ffma / 1e12:.1f} T/s")
+    # dp4a: 4 multiply-adds = 8 ops per thread instruction; WMMA m16n16k16: 8192 per warp.
+    dp4a = rate("dp4a_rate", cupy.int32, 8) if caps["dp4a"] else 0.0
+    wmma = {"fp16": rate("wmma_f16_rate", cupy.float32, 8192 / 32) if caps["wmma_f16"] else 0.0,
+            "int8": rate("wmma_s8_rate", cupy.int32, 8192 / 32) if caps["wmma_s8"] else 0.0}
+    wgmma = _wgmma_rates(g) if caps["wgmma"] else {}
+    log(f"dp4a {dp4a / 1e12:.0f} TOP/s; wmma {wmma}; wgmma {wgmma}")
 
     lib = {p: 0.0 for p in MMA_PRECISIONS}
     prov = {"bandwidth": "1 GiB device-to-device copy, read+write, median of 20",
             "mma": "register-only mma.sync chains (kernels/ceilings/instr_rate.cu)",
-            "alu": "lop3.b32 / fma.rn.f32 chains"}
+            "alu": "lop3.b32 / fma.rn.f32 chains",
+            "dp4a/wmma": "register-only dp4a.s32.s32 and wmma m16n16k16 chains (instr_rate.cu)"}
+    if wgmma:
+        prov["wgmma"] = "m64n256 wgmma from 128B-swizzled shared memory, no loads (wgmma_rate.cu)"
     if library:
         s = 8192
         a = cupy.random.standard_normal((s, s), dtype=cupy.float32).astype(cupy.float16)
@@ -500,9 +543,45 @@ def measure_ceilings(*, refresh: bool = False, library: bool = True, verbose: bo
             lib[p] = mma[p]
     spec = g.spec
     c = Ceilings(gpu=g.name, key=spec.key if spec else "", cc=g.cc, source="measured", bw=bw, mma=mma,
-                 library=lib, alu=alu, ffma=ffma, notes=f"driver CUDA {g.driver}", provenance=prov)
+                 library=lib, alu=alu, ffma=ffma, notes=f"driver CUDA {g.driver}", provenance=prov,
+                 wgmma=wgmma, wmma=wmma, dp4a=dp4a)
     path.write_text(json.dumps(c.to_json(), indent=1))
     return c
+
+
+def _wgmma_rates(g, iters: int = 1024) -> dict:
+    """Hopper's wgmma rate per precision (kernels/ceilings/wgmma_rate.cu): one or two
+    warpgroups per SM issuing m64n256 wgmmas from shared memory; the faster counts."""
+    import cupy
+    import numpy as np
+
+    from . import build
+    from .bench import time_kernel
+
+    mod = build.load_module("ceilings/wgmma_rate.cu", {"ITERS": iters}, specific=True)
+    tile = (64 + 256) * 128  # bytes of A and B, as in wgmma_rate.cu
+    rng = np.random.default_rng(7)
+    fills = {  # random operands of each type (never zeros; no NaN codes)
+        "fp16": rng.standard_normal(tile // 2).astype(np.float16).view(np.uint8),
+        "int8": rng.integers(-128, 128, tile, dtype=np.int8).view(np.uint8),
+        "fp8": rng.integers(0, 256, tile, dtype=np.uint8) & np.uint8(0xF7),  # exponent field < 15: no e4m3 NaN
+    }
+    kernels = {"fp16": ("wgmma_f16_rate", cupy.float32, 64 * 256 * 16 * 2),
+               "int8": ("wgmma_s8_rate", cupy.int32, 64 * 256 * 32 * 2),
+               "fp8": ("wgmma_e4m3_rate", cupy.float32, 64 * 256 * 32 * 2)}
+    out = {}
+    for p, (name, dtype, ops) in kernels.items():
+        fn = mod.get_function(name)
+        fill = cupy.asarray(fills[p])
+        best = 0.0
+        for per_sm in (1, 2):
+            blocks = g.sms * per_sm
+            res = cupy.empty(blocks * 128, dtype=dtype)
+            t = time_kernel(lambda: fn((blocks,), (128,), (res, fill), shared_mem=tile + 1024),
+                            flush_l2=False, iters=10).median_us
+            best = max(best, blocks * iters * 4 * ops / (t * 1e-6))
+        out[p] = best
+    return out
 
 
 def _torch_library_rates(s: int) -> dict:

@@ -119,9 +119,14 @@ def measure(v: "registry.Variant", M: int, work: Workload, ceilings, *, iters: i
     return rec, None
 
 
+#: The instruction a variant requires -> the path whose rate bounds it (roofline.PATHS).
+_PATH_OF_REQUIREMENT = {"wgmma": "wgmma", "dp4a": "dp4a", "wmma_s8": "wmma", "wmma_f16": "wmma"}
+
+
 def kernel_path(v: "registry.Variant") -> str:
-    """The MMA path whose rate bounds ``v``: a library peer's, wgmma's, or the lab's mma.sync."""
-    return "library" if v.reference else "wgmma" if v.requires == "wgmma" else "mma_sync"
+    """The MMA path whose rate bounds ``v``: a library peer's, or that of the instruction it is
+    built on (wgmma, WMMA, dp4a); the lab's mma.sync otherwise."""
+    return "library" if v.reference else _PATH_OF_REQUIREMENT.get(v.requires, "mma_sync")
 
 
 def _bound_params(work: Workload) -> dict:

@@ -51,14 +51,18 @@ from labkernels import roofline as rl
 from labkernels.kernels import int8
 
 SMALL = notebook.small()  # LABKERNELS_SMALL=1 (CI): small simulator shapes and a short GPU sweep
-COMMITTED = "h100-sxm-2026-11-26/int8/int8.json"  # under benchmarks/results
+COMMITTED = "h100-sxm-2026-11-27/int8/int8.json"  # under benchmarks/results
 GROUP = 128
 PTX_ARCH = "sm_90"
 
 committed, CEIL, CEIL_WHERE = notebook.lesson_data(COMMITTED, gpu)
 print(f"ceilings {CEIL_WHERE}:")
 print(f"  memory (1 GiB copy)      {CEIL.bw / 1e12:7.2f} TB/s")
-print(f"  int8 mma.sync            {CEIL.mma['int8'] / 1e12:7.0f} TOP/s    (the lab's kernels)")
+print(f"  int8 dp4a (CUDA cores)   {CEIL.mma_rate('int8', 'dp4a') / 1e12:7.0f} TOP/s")
+print(f"  int8 WMMA m16n16k16      {CEIL.mma_rate('int8', 'wmma') / 1e12:7.0f} TOP/s")
+print(f"  int8 mma.sync m16n8k32   {CEIL.mma['int8'] / 1e12:7.0f} TOP/s    (the lab's kernels)")
+if CEIL.wgmma:
+    print(f"  int8 wgmma m64n256k32    {CEIL.mma_rate('int8', 'wgmma') / 1e12:7.0f} TOP/s    (Hopper only)")
 print(f"  fp16 mma.sync            {CEIL.mma['fp16'] / 1e12:7.0f} TFLOP/s")
 if CEIL.library.get("int8"):
     print(f"  int8 cuBLAS (torch)      {CEIL.library['int8'] / 1e12:7.0f} TOP/s")
@@ -287,6 +291,7 @@ assert not failed, f"{len(failed)} check(s) failed (see above)"
 # from DRAM, medians); without one it loads the committed results and says so.
 
 # %%
+RUNGS = ["int8/v03_dp4a_gemm", "int8/v04_wmma", "int8/v05_mma_m8n8k16"]
 KEY = ["fp16/v00_cublas", "int8/v00_torch_int_mm", "int8/v02_dp4a_gemv", "int8/v06_mma_gemm", "int8/v09_wgmma",
        "int8/v08_w4a8_gemv", "int8/v07_w4a8_mma", "dequant/v04_gemv_lop3", "dequant/v06_mma_skinny",
        "dequant/v07_gemm_mma"]
@@ -304,6 +309,10 @@ if gpu is not None:
         rs, fs = runner.sweep(ids, fmt, N_b, K_b, MS, CEIL, iters=iters, **params)
         RECORDS += [dataclasses.asdict(r) for r in rs]
         FAILURES += fs
+    # The slow teaching rungs at the largest M only.
+    rs, fs = runner.sweep(RUNGS, "a8w8", N_b, K_b, [max(MS)], CEIL, iters=max(3, iters // 4))
+    RECORDS += [dataclasses.asdict(r) for r in rs]
+    FAILURES += fs
     SHAPES = [(N_b, K_b)]
     WHEN = "measured in this run"
 else:
@@ -362,13 +371,47 @@ for N, K in SHAPES:
         lib = rows_["int8/v00_torch_int_mm"]
         for vid in ("int8/v06_mma_gemm", "int8/v09_wgmma"):
             r = rows_[vid]
+            path = runner.kernel_path(registry.get(vid))
             print(f"N={N} K={K} M={big}: {vid} {r['tflops']:.0f} TOP/s = {lib['time_us'] / r['time_us']:.2f}x "
-                  f"cuBLAS int8 ({lib['tflops']:.0f} TOP/s), {100 * r['tflops'] * 1e12 / CEIL.mma['int8']:.0f}% of the "
-                  f"mma.sync int8 ceiling")
+                  f"cuBLAS int8 ({lib['tflops']:.0f} TOP/s), {100 * r['tflops'] * 1e12 / CEIL.mma_rate('int8', path):.0f}% "
+                  f"of the {path} int8 ceiling")
 N, K = SHAPES[0]
 rs = [r for r in RECORDS if (r["N"], r["K"]) == (N, K) and r["kernel"] in KEY]
 fig = plot.sweep_figure(CEIL, N, K, ["fp16", "w4a16", "a8w8", "w4a8"], rs, ms=MS, library_fmts=["fp16", "a8w8"],
                         title=f"{GPU_NAME}, N={N} K={K}: markers MEASURED ({WHEN});\nlines MODELED (three-ceiling bounds)")
+plt.show()
+
+# %% [markdown]
+# ## The rungs, each against the ceiling of its own instruction
+#
+# A kernel cannot beat the instruction it is built on, so each rung is measured against that
+# instruction's own ceiling, measured by a microbenchmark that does nothing else
+# (`kernels/ceilings/instr_rate.cu`, `wgmma_rate.cu`): `dp4a` chains on the CUDA cores; WMMA
+# m16n16k16 fragments (ptxas lowers them to the GPU's own MMA instructions: on sm_80 and later
+# the int8 ones to `IMMA.16816` in the SASS, half the `k` of m16n8k32's `IMMA.16832`); `mma.sync`
+# m16n8k32; and on Hopper `wgmma` from shared memory. The gap between one roof and the next is what moving to the next instruction
+# can buy; the gap between a point and its own roof is what is left to win on that rung.
+
+# %%
+N_r, K_r = SHAPES[0]
+M_r = max((x["M"] for x in RECORDS if x["kernel"] in RUNGS and (x["N"], x["K"]) == (N_r, K_r)), default=max(MS))
+print(f"int8 at M={M_r}, N={N_r}, K={K_r} ({WHEN}); ceilings {CEIL_WHERE}")
+print(f"{'kernel':<24} {'path':<9} {'TOP/s':>7} {'its ceiling':>12} {'% of it':>8}")
+at = {x["kernel"]: x for x in RECORDS if (x["M"], x["N"], x["K"]) == (M_r, N_r, K_r)}
+pts = []
+for vid in [*RUNGS, "int8/v06_mma_gemm", "int8/v09_wgmma"]:
+    if vid not in at:
+        continue
+    path = runner.kernel_path(registry.get(vid))
+    roof = CEIL.mma_rate("int8", path)
+    pts.append(at[vid])
+    print(f"{vid:<24} {path:<9} {at[vid]['tflops']:7.0f} {roof / 1e12:12.0f} {100 * at[vid]['tflops'] * 1e12 / roof:7.0f}%")
+if "int8/v00_torch_int_mm" in at:
+    print(f"(cuBLAS int8 in the same run: {at['int8/v00_torch_int_mm']['tflops']:.0f} TOP/s)")
+fig = plot.roofline_figure(CEIL, pts, precisions=["int8"], other_paths=["dp4a", "wmma", "wgmma"] if CEIL.wgmma else
+                           ["dp4a", "wmma"],
+                           title=f"{GPU_NAME}: int8 rungs at M={M_r} (points MEASURED, {WHEN});\n"
+                                 f"roofs: black mma.sync, gray the other instruction paths")
 plt.show()
 
 # %% [markdown]

@@ -455,6 +455,14 @@ else:
 # the kernel beside the same `wgmma` kernel doing plain FP8. MXFP4 needs no kernel of its own:
 # every e2m1 value is an e4m3 value, so one pass widens X and W to e4m3 (a 16-entry table) and,
 # with the E8M0 scales as they are, the MXFP8 GEMM runs it.
+#
+# NVFP4's blocks are 16 values of k, half an fp8 `wgmma` step, so that plan would wait twice as
+# often. It needs no waiting at all: an e2m1 element times its UE4M3 scale is an fp16 value (shown
+# above), so one pass writes X and W as fp16 element × block scale, and what is left is a plain fp16
+# GEMM with one fp32 scale per tensor, applied in the epilogue. Its main loop is the int8 `wgmma`
+# kernel's (`int8/v09_wgmma.cu`): the tiles are counted in bytes, and an fp16 `m64n256k16` reads 32
+# bytes of k per row, exactly as the int8 `m64n256k32` does. The price is the fp16 MMA rate (half the
+# fp8 one) and the widening pass, which writes 2 bytes per element.
 
 # %%
 v04 = registry.get("blockscaled/v04_mxfp8_wgmma")
@@ -468,6 +476,13 @@ print("The MX path lives in fp8/v04_wgmma.cu under #if MX; v04_mxfp8_wgmma.cu se
 v04_fp4 = registry.get("blockscaled/v04_mxfp4_wgmma")
 print(f"\n{v04_fp4.id}: {v04_fp4.description}")
 display(Code(filename=str(build.source_path("blockscaled/e2m1_to_e4m3.cu")), language="cuda"))
+v04_nv = registry.get("blockscaled/v04_nvfp4_wgmma")
+print(f"\n{v04_nv.id}: {v04_nv.description}")
+display(Code(filename=str(build.source_path("blockscaled/nvfp4_to_fp16.cu")), language="cuda"))
+display(Code(filename=str(build.source_path(v04_nv.source)), language="cuda"))
+print(f"PTX for sm_90a, #defines {v04_nv.defines}:")
+print(build.ptx_summary(build.compile_file(v04_nv.source, "sm_90a", v04_nv.defines).ptx,
+                        ["wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16", "wgmma.wait_group"], max_lines=2))
 
 # %% [markdown]
 # ### v05 — the native instruction: block-scaled `mma.sync` on sm_120a
@@ -772,9 +787,6 @@ plt.show()
 #
 # ## What is not here yet
 #
-# * An emulated NVFP4 GEMM for Hopper (`M` above the GEMVs' 16): its 16-element blocks do not fit
-#   a 32-k fp8 MMA step, so it would decode e2m1 × UE4M3 to fp16 (exact, shown above) and use fp16
-#   MMAs. On sm_90 NVFP4 has the Numba reference and the GEMV (`M ≤ 16`).
 # * A measurement of v05: no sm_120a GPU is in the lab's results; the kernel is compiled and its
 #   fragment layout checked in NumPy. It is written for clarity (one 16×8 tile per warp, no shared
 #   memory), not speed.

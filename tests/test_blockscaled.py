@@ -141,3 +141,101 @@ def test_e2m1_to_e4m3_table_is_exact():
     codes = np.arange(16, dtype=np.uint8)
     widened = np.array([((table >> (8 * (c & 7))) & 0xFF) | ((c & 8) << 4) for c in codes.tolist()], np.uint8)
     assert np.array_equal(formats.decode_e4m3(widened), formats.decode_e2m1(codes))
+
+
+# --------------------------------------------------------------------------
+# NVFP4 v04: the fp16 widening (nvfp4_to_fp16.cu) and the Hopper dispatch.
+# --------------------------------------------------------------------------
+
+E4M3_NAN = (0x7F, 0xFF)
+
+
+def _widen_nvfp4_like_kernel(packed: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """nvfp4_to_fp16.cu's arithmetic in NumPy: fp16(256 v) from the 64-bit table of high bytes,
+    fp16(2^-8 s) by shifting the e4m3 code into fp16's fields, one fp16 multiply."""
+    table = 0x666462605E5C5800
+    codes = formats.unpack_fp4(packed).astype(np.uint32)
+    hi = np.array([(table >> (8 * i)) & 0xFF for i in range(8)], np.uint32)
+    v = ((hi[codes & 7] << 8) | ((codes & 8) << 12)).astype(np.uint16).view(np.float16)
+    c = scales.astype(np.uint32)
+    s = np.where((c & 0x7F) == 0x7F, 0x7E00, ((c & 0x7F) << 7) | ((c & 0x80) << 8)).astype(np.uint16).view(np.float16)
+    return v * np.repeat(s, 16, axis=-1)  # float16 * float16: one rounding to float16, as mul.rn.f16x2
+
+
+def _every_pair():
+    """Packed bytes and scales covering all 16 e2m1 codes x 256 e4m3 scale codes: row s, scale s."""
+    codes = np.tile(np.arange(16, dtype=np.uint8), (256, 1))  # [256, 16]: one block of 16 per row
+    return formats.pack_fp4(codes), np.arange(256, dtype=np.uint8).reshape(256, 1), codes
+
+
+def test_nvfp4_times_its_scale_is_exact_in_fp16():
+    """Why v04_nvfp4_wgmma may widen to fp16 before its MMA: every e2m1 value times every (non-NaN)
+    e4m3 scale is an fp16 value. At most 2 + 4 = 6 significant bits (fp16 has 11), |6 * 448| = 2688
+    below fp16's 65504, every product a multiple of 0.5 * 2^-9 = 2^-10 (fp16's step near 0 is 2^-24)."""
+    _, _, codes = _every_pair()
+    exact = (formats.decode_e2m1(codes).astype(np.float64)
+             * formats.decode_e4m3(np.arange(256, dtype=np.uint8)).astype(np.float64)[:, None])
+    ok = ~np.isin(np.arange(256), E4M3_NAN)
+    assert np.array_equal(exact[ok].astype(np.float16).astype(np.float64), exact[ok])
+    nz = np.abs(exact[ok][exact[ok] != 0])
+    assert nz.max() == 6 * 448 < np.finfo(np.float16).max and nz.min() == 2.0**-10
+    assert np.isnan(exact[~ok]).all()
+
+
+def test_nvfp4_widening_bit_tricks_match_the_decoders():
+    """The kernel's table and shift, for all 16 x 256 code pairs, give exactly the product of the
+    formats decoders (bit for bit, signed zeros included; NaN scales give NaN)."""
+    packed, scales, _ = _every_pair()
+    got = _widen_nvfp4_like_kernel(packed, scales)
+    ref = blockscaled.widen_nvfp4_reference(packed, scales)
+    ok = ~np.isin(np.arange(256), E4M3_NAN)
+    assert np.array_equal(got[ok].view(np.uint16), ref[ok].view(np.uint16))
+    assert np.isnan(got[~ok]).all() and np.isnan(ref[~ok]).all()
+
+
+def test_nvfp4_widening_reference_on_problem_inputs():
+    """Rows of several blocks: scale b covers elements 16b..16b+15, even elements in low nibbles."""
+    inp = problems.get("nvfp4").inputs(3, 5, 96, np.random.default_rng(5))
+    wide = blockscaled.widen_nvfp4_reference(inp["w"], inp["w_scales"])
+    assert np.array_equal(wide, _widen_nvfp4_like_kernel(inp["w"], inp["w_scales"]))
+    q = formats.NVFP4Quantized(inp["w"], inp["w_scales"], np.float32(1))
+    assert np.array_equal(wide.astype(np.float32), formats.dequantize_nvfp4(q))
+
+
+def _fake_gpu(name, cc):
+    from labkernels import device
+
+    return device.GPU(index=0, name=name, cc=cc, sms=132, l2_bytes=50 << 20, mem_bytes=80 << 30,
+                      clock_mhz=1980.0, driver="12.8", runtime="12.8")
+
+
+H100 = _fake_gpu("NVIDIA H100 80GB HBM3", (9, 0))
+A100 = _fake_gpu("NVIDIA A100-SXM4-80GB", (8, 0))
+
+
+@pytest.mark.parametrize("fmt", ["mxfp4", "nvfp4"])
+def test_dispatch_on_hopper_gemv_then_wgmma(fmt, monkeypatch):
+    from labkernels import device
+
+    monkeypatch.setattr(device, "gpu", lambda: H100)
+    assert blockscaled.choose(fmt, 16, 8192) == f"blockscaled/v02_{fmt}_gemv"
+    assert blockscaled.choose(fmt, 17, 8192) == f"blockscaled/v04_{fmt}_wgmma"
+    assert blockscaled.choose(fmt, 4096, 8192) == f"blockscaled/v04_{fmt}_wgmma"
+    if fmt == "nvfp4":  # the GEMV needs K % 32; the wgmma GEMM takes any NVFP4 K (K % 16)
+        assert blockscaled.choose(fmt, 1, 48) == "blockscaled/v04_nvfp4_wgmma"
+    monkeypatch.setattr(device, "gpu", lambda: A100)  # no wgmma: large M falls back to Numba
+    assert blockscaled.choose(fmt, 4096, 8192) == f"blockscaled/v01_{fmt}_numba"
+
+
+def test_nvfp4_wgmma_refuses_numpy_and_names_the_fallbacks(monkeypatch):
+    from labkernels import UnsupportedDevice, device
+
+    pytest.importorskip("cupy")
+    inp = _numpy_inputs("nvfp4", M=3, K=64)
+    with pytest.raises(TypeError, match="NVFP4 v04 .* pass CuPy arrays"):
+        blockscaled.nvfp4_wgmma(**inp)
+    fake_cupy = type("ndarray", (np.ndarray,), {"__module__": "cupy"})  # CuPy-typed host arrays: never launched
+    monkeypatch.setattr(device, "gpu", lambda: A100)
+    with pytest.raises(UnsupportedDevice, match=r"warpgroup MMA .*sm_80.*blockscaled/v02_nvfp4_gemv \(M <= 16\) "
+                                                r"or blockscaled/v01_nvfp4_numba"):
+        blockscaled.nvfp4_wgmma(**{k: v.view(fake_cupy) for k, v in inp.items()})

@@ -16,10 +16,17 @@ NUMBA_VARIANTS = [v for v in registry.variants() if v.impl == "numba"]
 MICROBENCHMARKS = {
     "ceilings/timing.cu": {"sm_75": ["%clock64", "ld.global.nc.v4"], "sm_90": ["%clock64"]},
     "ceilings/instr_rate.cu": {
-        "sm_75": ["lop3.b32", "fma.rn.f32"],
+        "sm_75": ["lop3.b32", "fma.rn.f32", "dp4a.s32.s32", "wmma.mma.sync.aligned.row.col.m16n16k16.s32.s8.s8.s32",
+                  "wmma.mma.sync.aligned.row.col.m16n16k16.f32.f32"],
         "sm_80": ["mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32"],
         "sm_89": ["mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32"],
-        "sm_90": ["mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32"],
+        "sm_90": ["mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32", "dp4a.s32.s32",
+                  "wmma.mma.sync.aligned.row.col.m16n16k16.s32.s8.s8.s32"],
+    },
+    "ceilings/wgmma_rate.cu": {
+        "sm_90a": ["wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16", "wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8",
+                   "wgmma.mma_async.sync.aligned.m64n256k32.f32.e4m3.e4m3", "wgmma.commit_group", "wgmma.wait_group",
+                   "fence.proxy.async"],
     },
 }
 

@@ -1,4 +1,6 @@
-"""Every block-scaled variant this GPU can run, at shapes off every tile."""
+"""Every block-scaled variant this GPU can run, at shapes off every tile; NVFP4's fp16 widening
+(the first pass of v04_nvfp4_wgmma) bit for bit."""
+import numpy as np
 import pytest
 
 from labkernels import check, registry
@@ -23,3 +25,40 @@ def test_blockscaled_variant(v):
         assert r.passed, str(r)
         ran += 1
     assert ran
+
+
+@pytest.mark.parametrize("M, N, K", [(1, 8, 16), (5, 40, 48), (129, 257, 208), (200, 300, 1040)])
+def test_nvfp4_wgmma_at_k_of_odd_blocks_of_16(M, N, K):
+    """K a multiple of NVFP4's 16 but not of 32 (which the GEMV needs): tails inside one 128-byte stage."""
+    v = registry.get("blockscaled/v04_nvfp4_wgmma")
+    ok, why = v.runnable()
+    if not ok:
+        pytest.skip(why)
+    r = check.check_variant(v, M, N, K)
+    assert r.passed, str(r)
+
+
+@pytest.mark.parametrize("R, K", [(1, 16), (3, 48), (37, 4128), (1024, 8192)])
+def test_nvfp4_to_fp16_is_bit_exact(R, K):
+    """nvfp4_to_fp16.cu against the formats decoders' float64 product, on random codes (every e2m1
+    code, every e4m3 scale code but NaN ones; negative scales too), into a poisoned output: every
+    element must be written, and equal to the reference to the bit (signed zeros included)."""
+    from labkernels import device
+
+    device.require_gpu("the NVFP4 widening")
+    import cupy
+
+    from labkernels.kernels import blockscaled
+
+    rng = np.random.default_rng(R * K)
+    packed = rng.integers(0, 256, size=(R, K // 2), dtype=np.uint8)
+    scales = rng.integers(0, 256, size=(R, K // 16), dtype=np.uint8)
+    scales[(scales & 0x7F) == 0x7F] = 0x38  # NaN codes: checked below on their own
+    out = cupy.full((R, K), 0x7BFF, dtype=cupy.uint16).view(cupy.float16)  # 65504: no product is that large
+    got = blockscaled.widen_nvfp4(cupy.asarray(packed), cupy.asarray(scales), out=out).get()
+    ref = blockscaled.widen_nvfp4_reference(packed, scales)
+    assert np.array_equal(got.view(np.uint16), ref.view(np.uint16))
+
+    nan_scales = np.full((1, 1), 0x7F, np.uint8)
+    got = blockscaled.widen_nvfp4(cupy.asarray(np.ascontiguousarray(packed[:1, :8])), cupy.asarray(nan_scales)).get()
+    assert np.isnan(got).all()

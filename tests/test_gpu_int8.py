@@ -97,3 +97,21 @@ def test_quantize_per_token_is_bit_exact():
     q, s = int8.quantize_per_token(cupy.asarray(x))
     qt = formats.quantize_int(x, bits=8, group_size=None)
     assert np.array_equal(q.get(), qt.q) and np.array_equal(s.get(), qt.scales)
+
+
+@pytest.mark.parametrize("hint,split", [(0, 1), (1, 1), (1, 2), (0, 4), (1, 8)])
+def test_dp4a_gemv_tunings_are_exact(hint, split):
+    """v02 with either weight load (plain __ldg or the streaming L2::256B form), and with one
+    or several warps per row, gives the exact integer sums (tails of N and K included)."""
+    import cupy
+
+    rng = np.random.default_rng(11 + hint + 2 * split)
+    for M, N, K in [(1, 1037, 4112), (3, 130, 8192), (1, 9, 48), (2, 41, 1028)]:
+        x = rng.integers(-128, 128, (M, K), dtype=np.int8)
+        w = rng.integers(-128, 128, (N, K), dtype=np.int8)
+        ref = x.astype(np.int64) @ w.astype(np.int64).T
+        out = cupy.full((M, N), -12345, dtype=cupy.int32)  # poisoned
+        got = int8.dp4a_gemv(cupy.asarray(x), cupy.ones((M, 1), cupy.float16), cupy.asarray(w),
+                             cupy.ones((N, 1), cupy.float16), out=out,
+                             tuning={"WARPS": 8, "UNROLL": 2, "HINT": hint, "SPLIT": split})
+        assert np.array_equal(cupy.asnumpy(got).astype(np.int64), ref), (M, N, K, hint, split)

@@ -112,3 +112,23 @@ def test_torch_peer_refuses_small_m():
     v = registry.get("int8/v00_torch_int_mm")
     assert not v.supports(16) and v.supports(17)
     assert v.m_range() == "from 17"
+
+
+def test_v02_m1_tuning_compiles_to_the_streaming_split_row_kernel():
+    """The M = 1 defaults build the kernel with the streaming weight load and the shared-memory
+    reduction of the warps that share a row; other M keep the plain one-warp-per-row kernel."""
+    from labkernels import build
+
+    one = int8.V02_TUNING(1)
+    assert one["SPLIT"] > 1 and one["WARPS"] % one["SPLIT"] == 0 and one["HINT"] == 1
+    ptx = build.compile_file("int8/v02_dp4a_gemv.cu", "sm_90", {**one, "ROWS": 1, "RAW": 0}).ptx
+    assert "ld.global.nc.L1::no_allocate.L2::256B.v4.s32" in ptx and "bar.sync" in ptx and "dp4a.s32.s32" in ptx
+    ptx4 = build.compile_file("int8/v02_dp4a_gemv.cu", "sm_75", {**int8.V02_TUNING(4), "ROWS": 4, "RAW": 0}).ptx
+    assert "ld.global.nc.v4" in ptx4 and "bar.sync" not in ptx4
+
+
+def test_v02_split_must_divide_warps():
+    x = np.zeros((1, 64), np.int8)
+    with pytest.raises(ValueError, match=r"tuning SPLIT must divide WARPS \(4\); got 3"):
+        int8.dp4a_gemv(x, np.ones((1, 1), np.float16), np.zeros((8, 64), np.int8), np.ones((8, 1), np.float16),
+                       tuning={"WARPS": 4, "SPLIT": 3})

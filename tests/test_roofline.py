@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -119,3 +120,58 @@ def test_bad_input():
 
 def test_ceilings_json_round_trip():
     assert rl.Ceilings.from_json(H100.to_json()) == H100
+
+
+def test_each_kernel_is_bounded_by_the_instruction_it_is_built_on():
+    from labkernels import registry, runner
+
+    expect = {"int8/v01_dp4a_numba": "dp4a", "int8/v02_dp4a_gemv": "dp4a", "int8/v03_dp4a_gemm": "dp4a",
+              "int8/v04_wmma": "wmma", "dequant/v05_gemm_wmma": "wmma", "int8/v05_mma_m8n8k16": "mma_sync",
+              "int8/v06_mma_gemm": "mma_sync", "int8/v09_wgmma": "wgmma", "fp8/v04_wgmma": "wgmma",
+              "int8/v00_torch_int_mm": "library"}
+    for vid, path in expect.items():
+        assert runner.kernel_path(registry.get(vid)) == path, vid
+
+
+def test_dp4a_wmma_and_wgmma_paths():
+    c = rl.datasheet_ceilings("h100-sxm")
+    # dp4a: int8 only, on the CUDA cores: far below any Tensor Core path.
+    assert c.mma_rate("int8", "dp4a") == c.dp4a == 8 * c.alu
+    with pytest.raises(ValueError, match="dp4a has no fp16 MMA rate"):
+        c.mma_rate("fp16", "dp4a")
+    b_dp4a = rl.bound("a8w8", 4096, 8192, 8192, c, path="dp4a")
+    b_mma = rl.bound("a8w8", 4096, 8192, 8192, c)
+    assert b_dp4a.kind == b_mma.kind == "mma" and b_dp4a.time_us == pytest.approx(b_mma.time_us * c.mma["int8"] / c.dp4a)
+    # WMMA has no fp8; wgmma exists on sm_90 only.
+    with pytest.raises(ValueError, match="no fp8 MMA rate \\(wmma\\)"):
+        c.mma_rate("fp8", "wmma")
+    with pytest.raises(ValueError, match="wgmma is sm_90a only"):
+        rl.datasheet_ceilings("a100-80gb").mma_rate("int8", "wgmma")
+    t4 = rl.datasheet_ceilings("t4")
+    assert t4.dp4a > 0 and t4.wmma["int8"] > 0 and not t4.wgmma
+
+
+def test_measured_paths_win_and_old_ceilings_files_still_load():
+    c = rl.datasheet_ceilings("h100-sxm")
+    m = dataclasses.replace(c, source="measured", wgmma={"int8": 1.5e15}, wmma={"int8": 6e14, "fp16": 6e14}, dp4a=9e13)
+    assert m.mma_rate("int8", "wgmma") == 1.5e15 and m.mma_rate("int8", "wmma") == 6e14
+    assert m.mma_rate("int8", "dp4a") == 9e13
+    assert m.mma_rate("fp8", "wgmma") == c.wgmma["fp8"]  # not measured: the datasheet peak
+    old = m.to_json()
+    for k in ("wgmma", "wmma", "dp4a"):
+        del old[k]
+    o = rl.Ceilings.from_json(old)
+    assert o.wmma == {"fp16": c.mma["fp16"], "int8": c.mma["int8"]} and o.dp4a == 8 * c.alu
+    assert "WMMA assumed" in o.notes and o.mma_rate("int8", "wgmma") == c.wgmma["int8"]
+
+
+def test_roofline_figure_draws_other_paths():
+    from labkernels import plot
+
+    c = rl.datasheet_ceilings("h100-sxm")
+    fig = plot.roofline_figure(c, precisions=["int8", "fp16"], other_paths=["dp4a", "wmma", "wgmma"])
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert "int8 dp4a 134" in labels and not any(t.startswith("fp16 dp4a") for t in labels)
+    assert any(t.startswith("int8 wgmma") for t in labels) and any(t.startswith("fp16 wmma") for t in labels)
+    with pytest.raises(ValueError, match="unknown other_paths 'tensor'"):
+        plot.roofline_figure(c, other_paths=["tensor"])

@@ -19,11 +19,13 @@ the layout of :mod:`labkernels.formats`). Variants in teaching order:
          exact half2 block sums                                                      (M <= 16)
     v03  MXFP8 GEMV: the FP8 GEMV (fp8/v02) with each chunk's sum scaled by its block  (M <= 16)
     v04  MXFP8 GEMM on Hopper: fp8 wgmma per 32-k block, each block's scales applied in fp32 (sm_90a);
-         MXFP4: its e2m1 codes widened to e4m3 (exact, e2m1_to_e4m3.cu), then the same kernel
+         MXFP4: its e2m1 codes widened to e4m3 (exact, e2m1_to_e4m3.cu), then the same kernel;
+         NVFP4: element × UE4M3 scale widened to fp16 (exact, nvfp4_to_fp16.cu), then an fp16
+         wgmma GEMM (int8/v09's tiles) with the per-tensor scales in its epilogue
     v05  native block-scaled mma.sync (sm_120a: RTX 50, RTX PRO 6000 Blackwell), native.py
 
 :func:`matmul` runs a problem on the best variant this GPU has: the native instruction where
-it exists, else the GEMV for small M, else v01.
+it exists, else the GEMV for small M, else Hopper's v04, else v01.
 """
 from __future__ import annotations
 
@@ -237,6 +239,59 @@ def mxfp4_wgmma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = Non
     return mxfp8_wgmma(widen_e2m1(x), x_scales, widen_e2m1(w), w_scales, out, tuning=tuning)
 
 
+def widen_nvfp4(packed, scales, out=None):
+    """NVFP4 codes ``[R, K/2]`` and UE4M3 block scales ``[R, K/16]`` (uint8, CuPy) -> fp16 ``[R, K]``
+    holding element × block scale, exactly (nvfp4_to_fp16.cu); the per-tensor scale is not applied.
+    ``out``: an fp16 ``[R, K]`` CuPy array to write into."""
+    import cupy
+
+    R, C = packed.shape
+    if out is None:
+        out = cupy.empty((R, 2 * C), dtype=cupy.float16)
+    nblocks = R * C // 8
+    fn = build.get_function("blockscaled/nvfp4_to_fp16.cu", "nvfp4_to_fp16")
+    fn((cdiv(nblocks, 256),), (256,), (packed, scales, out, np.int64(nblocks)))
+    return out
+
+
+def widen_nvfp4_reference(packed, scales) -> np.ndarray:
+    """NumPy: what :func:`widen_nvfp4` returns, from :mod:`labkernels.formats`' decoders: the
+    float64 product of each e2m1 value and its block's e4m3 scale, as float16 (exact, bar NaN scales)."""
+    from ... import formats
+
+    vals = formats.decode_e2m1(formats.unpack_fp4(packed)).astype(np.float64)
+    s = formats.decode_e4m3(scales).astype(np.float64)
+    return (vals * np.repeat(s, FORMATS["nvfp4"].block, axis=-1)).astype(np.float16)
+
+
+#: v04 NVFP4: int8/v09's tiles and pipeline (128 x 256 x 128 bytes per stage)
+V04_NVFP4_DEFINES = {"STAGES": 4}
+
+
+def nvfp4_wgmma(x, x_scales, x_global, w, w_scales, w_global, out=None, *, tuning: dict | None = None):
+    """v04 NVFP4 GEMM on Hopper (sm_90a): X and W widened to fp16 element × block scale (exact), then
+    an fp16 wgmma GEMM, fp32 accumulation, the per-tensor scales in the epilogue. The widening is
+    part of every call (and of its timing)."""
+    from ... import device
+    from .._launch import ensure_int32, smem_function
+
+    what = "NVFP4 v04 (fp16 + wgmma)"
+    M, N, K = check_blockscaled("nvfp4", x, x_scales, w, w_scales, out, x_global, w_global, what=what)
+    xp = require_cupy(x, x_scales, w, w_scales, out, x_global, w_global, what=what)
+    device.require("wgmma", what, alternative="blockscaled/v02_nvfp4_gemv (M <= 16) or blockscaled/v01_nvfp4_numba")
+    blocks = cdiv(M, 128) * cdiv(N, 256)
+    check_grid(what, (blocks,), ("M*N",))
+    ensure_int32("M*N", M * N)
+    ensure_int32("2*K (bytes of an fp16 row)", 2 * K)
+    out = alloc_out(xp, out, M, N)
+    d = {**V04_NVFP4_DEFINES, **(tuning or {})}
+    smem = d["STAGES"] * (128 + 256) * 128 + 1024
+    fn = smem_function("blockscaled/v04_nvfp4_wgmma.cu", "nvfp4_wgmma", tuple(sorted(d.items())), smem, specific=True)
+    fn((blocks,), (256,), (widen_nvfp4(x, x_scales), x_global, widen_nvfp4(w, w_scales), w_global, out,
+                           np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
+    return out
+
+
 # --------------------------------------------------------------------------
 # Registry.
 # --------------------------------------------------------------------------
@@ -273,8 +328,17 @@ register(id="blockscaled/v04_mxfp4_wgmma", family="blockscaled", fmt="mxfp4", op
          promises=("wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3",),
          description="e2m1 widened to e4m3 (exact) in one pass, then v04's MXFP8 GEMM (the E8M0 scales as they are)")
 
+register(id="blockscaled/v04_nvfp4_wgmma", family="blockscaled", fmt="nvfp4", op="gemm", impl="cupy",
+         launch=nvfp4_wgmma, source="blockscaled/v04_nvfp4_wgmma.cu", archs=("sm_90a",), specific=True,
+         defines=V04_NVFP4_DEFINES, requires="wgmma",
+         promises=("wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16", "wgmma.commit_group.sync.aligned",
+                   "wgmma.wait_group.sync.aligned", "fence.proxy.async.shared::cta", "cp.async.cg.shared.global"),
+         description="e2m1 x UE4M3 widened to fp16 (exact) in one pass, then int8/v09's wgmma tiles as m64n256k16 "
+                     "fp16 with fp32 accumulators, the per-tensor scales in the epilogue")
+
 #: CUDA sources that are not variants (see quantize.AUXILIARY_SOURCES)
-AUXILIARY_WIDEN = {"blockscaled/e2m1_to_e4m3.cu": (ARCHS_ALL, ("ld.global.nc.v4", "st.global.v4"), ())}
+AUXILIARY_WIDEN = {"blockscaled/e2m1_to_e4m3.cu": (ARCHS_ALL, ("ld.global.nc.v4", "st.global.v4"), ()),
+                   "blockscaled/nvfp4_to_fp16.cu": (ARCHS_ALL, ("ld.global.nc.v2", "mul.rn.f16x2", "st.global.v4"), ())}
 
 from . import native, quantize  # noqa: E402  (register the native variants; the GPU quantizers)
 from .quantize import AUXILIARY_SOURCES as _QUANTIZE_SOURCES  # noqa: E402
@@ -289,13 +353,13 @@ AUXILIARY_SOURCES = {**_QUANTIZE_SOURCES, **AUXILIARY_WIDEN}
 #: per format, the emulated variants in order of preference after the native one
 _EMULATED = {"mxfp8": ("blockscaled/v03_mxfp8_gemv", "blockscaled/v04_mxfp8_wgmma", "blockscaled/v01_mxfp8_numba"),
              "mxfp4": ("blockscaled/v02_mxfp4_gemv", "blockscaled/v04_mxfp4_wgmma", "blockscaled/v01_mxfp4_numba"),
-             "nvfp4": ("blockscaled/v02_nvfp4_gemv", "blockscaled/v01_nvfp4_numba")}
+             "nvfp4": ("blockscaled/v02_nvfp4_gemv", "blockscaled/v04_nvfp4_wgmma", "blockscaled/v01_nvfp4_numba")}
 
 
 def choose(fmt: str, M: int, K: int) -> str:
     """The id of the variant :func:`matmul` runs for ``fmt`` at ``M`` rows and depth ``K`` here:
     the native block-scaled MMA when the GPU has it, else the GEMV (M <= 16, K % 32 == 0),
-    else the Numba v01 (any GPU, or the simulator)."""
+    else Hopper's wgmma GEMM (v04, sm_90a), else the Numba v01 (any GPU, or the simulator)."""
     from ...registry import get
 
     fmt = check_choice("fmt", fmt, FORMATS)

@@ -167,18 +167,22 @@ def _launch_a8w8(source, kernel, grid, block, x, x_scale, w, w_scale, out, M, N,
 
 
 #: v02's tuning per M (WARPS per block, 16-byte loads in flight per lane); see benchmarks/NOTES.md.
-V02_TUNING = lambda M: {"WARPS": 8, "UNROLL": 2} if M == 1 else dict(GEMV_DEFINES)  # noqa: E731
+#: v02 at M = 1: four warps share each row (SPLIT) and the weights are read with the streaming
+#: load (HINT); measured fastest on both benchmark shapes (benchmarks/tune_int8.py, NOTES.md).
+V02_TUNING = lambda M: {"WARPS": 4, "UNROLL": 1, "HINT": 1, "SPLIT": 4} if M == 1 else dict(GEMV_DEFINES)  # noqa: E731
 
 
 def dp4a_gemv(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None):
-    """v02: dp4a GEMV, one warp per row of W, M <= 16 (``tuning`` overrides WARPS/UNROLL)."""
+    """v02: dp4a GEMV, one warp per row of W, M <= 16 (``tuning`` overrides WARPS/UNROLL/HINT/SPLIT)."""
     M, N, K, raw = check_a8w8(x, x_scale, w, w_scale, out, max_m=GEMV_MAX_M, what="A8W8 v02 (dp4a GEMV)")
+    defines = {**V02_TUNING(M), **(tuning or {}), "ROWS": M}
+    w_, split = defines["WARPS"], defines.get("SPLIT", 1)
+    if split < 1 or w_ % split:
+        raise ValueError(f"tuning SPLIT must divide WARPS ({w_}); got {split}")
     xp = require_cupy(x, x_scale, w, w_scale, out, what="A8W8 dp4a GEMV")
     device.require("dp4a", "A8W8 v02 (dp4a)")
     out = alloc_out(xp, out, M, N)
-    defines = {**V02_TUNING(M), **(tuning or {}), "ROWS": M}
-    w_ = defines["WARPS"]
-    return _launch_a8w8("int8/v02_dp4a_gemv.cu", "a8w8_dp4a_gemv", (cdiv(N, w_),), (32 * w_,),
+    return _launch_a8w8("int8/v02_dp4a_gemv.cu", "a8w8_dp4a_gemv", (cdiv(N, w_ // split),), (32 * w_,),
                         x, x_scale, w, w_scale, out, M, N, K, raw, defines)
 
 
@@ -467,7 +471,7 @@ register(id="int8/v00_torch_int_mm", family="int8", fmt="a8w8", op="gemm", impl=
          description="cuBLAS int8 GEMM through torch._int_mm (int32 out; the timing leaves out the scales)")
 register(id="int8/v01_dp4a_numba", family="int8", fmt="a8w8", op="gemm", impl="numba", launch=dp4a_numba,
          source="int8/v01_dp4a_numba.py", numba_func="a8w8_dp4a_numba", numba_sig=v01_dp4a_numba.SIGNATURE,
-         promises=("dp4a_s32",), bench_max_m=4,
+         promises=("dp4a_s32",), bench_max_m=4, requires="dp4a",
          description="Numba, one thread per output, dp4a via a linked CUDA C device function")
 register(id="int8/v02_dp4a_gemv", family="int8", fmt="a8w8", op="gemv", impl="cupy", launch=dp4a_gemv,
          source="int8/v02_dp4a_gemv.cu", archs=ARCHS_ALL, defines={**GEMV_DEFINES, "ROWS": 4, "RAW": 0},
