@@ -1,14 +1,14 @@
 """Lesson 3 benchmark (block-scaled MXFP8 / MXFP4 / NVFP4): the lab's kernels against the other
 formats' GEMVs and GEMMs and the library peers, one run.
 
-    python benchmarks/blockscaled.py --out DIR [--quick] [--tune]
+    python benchmarks/blockscaled.py --out DIR [--quick] [--tune | --tune-only]
 
 For N=K=8192 and N=28672, K=8192: every block-scaled variant this GPU runs — the GEMVs at
 M = 1..16 beside the lab's W4A16, A8W8 and FP8 GEMVs and cuBLAS fp16, the MXFP8 GEMM beside
 plain FP8 (the lab's wgmma kernel with the same tiles, and torch._scaled_mm), and Hopper's two
 emulated FP4 GEMMs side by side (MXFP4 widened to e4m3, NVFP4 widened to fp16).
-``--tune`` first times v02 over its WARPS x UNROLL x RPW x XSMEM grid at M = 1 (each configuration
-checked against the default's output). Writes blockscaled.json and sweep-<N>x<K>.png, prints
+``--tune`` first times v02 over its WARPS x UNROLL x RPW x HINT x PREFETCH grid at M = 1 (X in
+shared memory; each configuration checked against the default's output); ``--tune-only`` stops there. Writes blockscaled.json and sweep-<N>x<K>.png, prints
 every row with its bound and % of bound, then the targets.
 """
 from __future__ import annotations
@@ -48,8 +48,8 @@ def tune(N: int, K: int) -> None:
         out = cupy.empty((1, N), cupy.float16)
         ref = launch(**sets[0]).copy()
         nbytes = roofline.bytes_moved(fmt, 1, N, K)
-        for warps, unroll, rpw, xsmem in itertools.product((4, 8), (1, 2), (1, 2, 4), (0, 1)):
-            tun = {"WARPS": warps, "UNROLL": unroll, "RPW": rpw, "XSMEM": xsmem}
+        for warps, unroll, rpw, hint, prefetch in itertools.product((4, 8), (1, 2), (1, 2), (0, 1), (0, 1)):
+            tun = {"WARPS": warps, "UNROLL": unroll, "RPW": rpw, "XSMEM": 1, "HINT": hint, "PREFETCH": prefetch}
             got = launch(**sets[0], out=out, tuning=tun)
             assert bool((got == ref).all()), (fmt, tun)
             t = bench.time_kernel(lambda s: launch(**s, out=out, tuning=tun), [(s,) for s in sets], iters=30,
@@ -63,14 +63,17 @@ def main() -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--tune", action="store_true")
+    ap.add_argument("--tune-only", action="store_true", help="the --tune grid, then stop")
     ap.add_argument("--iters", type=int, default=30)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     g = device.require_gpu("the block-scaled benchmark")
     t0 = time.time()
-    if args.tune:
+    if args.tune or args.tune_only:
         for N, K in SHAPES:
             tune(N, K)
+        if args.tune_only:
+            return 0
     ceil = roofline.measure_ceilings(verbose=True)
     iters = 10 if args.quick else args.iters
     records, failures = [], []

@@ -422,7 +422,7 @@ print(f"{v02.id}: {v02.description}")
 display(Code(filename=str(build.source_path(v02.source)), language="cuda"))
 print(f"PTX for {PTX_ARCH}, #defines {v02.defines}:")
 print(build.ptx_summary(build.compile_file(v02.source, PTX_ARCH, v02.defines).ptx,
-                        ["ld.global.nc.v4", "ld.shared.v4", "fma.rn.f16x2", "shfl.sync.bfly"], max_lines=2))
+                        ["ld.global.nc.L1::no_allocate", "ld.shared.v4", "fma.rn.f16x2", "shfl.sync.bfly"], max_lines=2))
 
 # %% [markdown]
 # ### v03 — the MXFP8 GEMV

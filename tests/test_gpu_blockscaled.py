@@ -62,3 +62,23 @@ def test_nvfp4_to_fp16_is_bit_exact(R, K):
     nan_scales = np.full((1, 1), 0x7F, np.uint8)
     got = blockscaled.widen_nvfp4(cupy.asarray(np.ascontiguousarray(packed[:1, :8])), cupy.asarray(nan_scales)).get()
     assert np.isnan(got).all()
+
+
+@pytest.mark.parametrize("fmt", ["mxfp4", "nvfp4"])
+@pytest.mark.parametrize("tuning", [{"HINT": 1}, {"PREFETCH": 1}, {"HINT": 1, "PREFETCH": 1, "UNROLL": 2},
+                                    {"PREFETCH": 1, "RPW": 4, "WARPS": 4}, {"PREFETCH": 1, "XSMEM": 0}])
+def test_fp4_gemv_load_tunings(fmt, tuning):
+    """v02's load options (streaming loads, the register double buffer, the first loads before X is
+    decoded) against the float64 reference, at shapes whose rows end mid-step."""
+    from functools import partial
+
+    from labkernels.kernels import blockscaled
+
+    v = registry.get(f"blockscaled/v02_{fmt}_gemv")
+    ok, why = v.runnable()
+    if not ok:
+        pytest.skip(why)
+    launch = partial(blockscaled.mxfp4_gemv if fmt == "mxfp4" else blockscaled.nvfp4_gemv, tuning=tuning)
+    for M, N, K in [(1, 129, 544), (3, 77, 96), (16, 72, 4128), (1, 1000, 8192)]:
+        r = check.run_check(launch, fmt, M, N, K, name=f"{v.id} {tuning}", impl=v.impl, tol=v.tol)
+        assert r.passed, str(r)

@@ -122,7 +122,7 @@ def test_v02_m1_tuning_compiles_to_the_streaming_split_row_kernel():
     one = int8.V02_TUNING(1)
     assert one["SPLIT"] > 1 and one["WARPS"] % one["SPLIT"] == 0 and one["HINT"] == 1
     ptx = build.compile_file("int8/v02_dp4a_gemv.cu", "sm_90", {**one, "ROWS": 1, "RAW": 0}).ptx
-    assert "ld.global.nc.L1::no_allocate.L2::256B.v4.s32" in ptx and "bar.sync" in ptx and "dp4a.s32.s32" in ptx
+    assert "ld.global.nc.L1::no_allocate.L2::256B.v4.u32" in ptx and "bar.sync" in ptx and "dp4a.s32.s32" in ptx
     ptx4 = build.compile_file("int8/v02_dp4a_gemv.cu", "sm_75", {**int8.V02_TUNING(4), "ROWS": 4, "RAW": 0}).ptx
     assert "ld.global.nc.v4" in ptx4 and "bar.sync" not in ptx4
 

@@ -137,7 +137,10 @@ def nvfp4_naive(x, x_scales, x_global, w, w_scales, w_global, out=None):
 GEMV_MAX_M = 16
 ARCHS_ALL = build.TARGETS  # every target NVRTC builds for
 #: warps per block, 16-byte chunks in flight per lane and row, rows of W per warp
-GEMV_DEFINES = {"WARPS": 8, "UNROLL": 1, "RPW": 2}
+#: v02 at M <= 16: 8 warps of 2 rows, one chunk a step, streaming W loads with the next step's in
+#: flight (HINT, PREFETCH): fastest on both benchmark shapes at M = 1 (benchmarks/blockscaled.py
+#: --tune-only; NOTES.md)
+GEMV_DEFINES = {"WARPS": 8, "UNROLL": 1, "RPW": 2, "HINT": 1, "PREFETCH": 1}
 #: X decoded into shared memory once per block when it fits in this many bytes (no opt-in)
 GEMV_XSMEM_MAX = 48 * 1024
 
@@ -307,9 +310,9 @@ for _fmt, _launch in (("mxfp4", mxfp4_gemv), ("nvfp4", nvfp4_gemv)):
     register(id=f"blockscaled/v02_{_fmt}_gemv", family="blockscaled", fmt=_fmt, op="gemv", impl="cupy",
              launch=_launch, source="blockscaled/v02_fp4_gemv.cu", archs=ARCHS_ALL, max_m=GEMV_MAX_M,
              defines={**GEMV_DEFINES, "XSMEM": 1, "NV": int(_fmt == "nvfp4"), "ROWS": 4},
-             promises=("ld.global.nc.v4", "fma.rn.f16x2", "shfl.sync.bfly"),
-             description="one warp per 2 rows, 16-byte chunks = one MX block, X decoded once per block, e2m1 -> fp16 by bit placement, "
-                         "exact half2 block sums, scales once per block")
+             promises=("ld.global.nc.L1::no_allocate", "fma.rn.f16x2", "shfl.sync.bfly"),
+             description="one warp per 2 rows, 16-byte chunks = one MX block, streamed with the next in flight, X decoded once "
+                         "per block, e2m1 -> fp16 by bit placement, exact half2 block sums, scales once per block")
 
 register(id="blockscaled/v03_mxfp8_gemv", family="blockscaled", fmt="mxfp8", op="gemv", impl="cupy",
          launch=mxfp8_gemv, source="blockscaled/v03_mxfp8_gemv.cu", archs=ARCHS_ALL, max_m=GEMV_MAX_M,

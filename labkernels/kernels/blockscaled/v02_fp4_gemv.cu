@@ -36,7 +36,12 @@
 // doubles the integer work, and the integer pipe (half the FP32 rate on Hopper), not
 // memory, becomes the limit.
 //
-// Expects: #define NV (0: MXFP4, 1: NVFP4), ROWS (= M, 1..16), WARPS, UNROLL, RPW, XSMEM.
+// Loads: a warp requests its first weights before X is decoded (so the decode hides under
+// their latency); PREFETCH = 1 keeps the next step's chunks in flight while the current
+// ones are decoded (a register double buffer), HINT = 1 streams W (lab.cuh, ldg_stream16).
+//
+// Expects: #define NV (0: MXFP4, 1: NVFP4), ROWS (= M, 1..16), WARPS, UNROLL, RPW, XSMEM,
+// and optionally HINT, PREFETCH (default 0).
 // Needs K % 32 == 0 (16-byte rows of W); the launcher refuses other K.
 #include "lab.cuh"
 
@@ -93,6 +98,22 @@ __device__ __forceinline__ float scale_f32(unsigned c) { return e8m0_to_f32(c); 
 
 #define BLOCKS_PER_CHUNK (NV ? 2 : 1)
 
+#ifndef HINT
+#define HINT 0
+#endif
+#ifndef PREFETCH
+#define PREFETCH 0
+#endif
+// HINT = 1: W is read once; stream it past L1 in 256-byte L2 fetches (lab.cuh).
+__device__ __forceinline__ uint4 load_w16(const uint4* p)
+{
+#if HINT
+    return ldg_stream16(p);
+#else
+    return __ldg(p);
+#endif
+}
+
 extern "C" __global__ void __launch_bounds__(WARPS * 32)
 fp4_gemv(const unsigned char* __restrict__ X, const unsigned char* __restrict__ SX, const float* __restrict__ GX,
          const unsigned char* __restrict__ W, const unsigned char* __restrict__ SW, const float* __restrict__ GW,
@@ -102,6 +123,22 @@ fp4_gemv(const unsigned char* __restrict__ X, const unsigned char* __restrict__ 
     const int n0 = (blockIdx.x * WARPS + (threadIdx.x >> 5)) * RPW;
     const int chunks = K / 32;                     // 16-byte chunks per row
     const int nscale = chunks * BLOCKS_PER_CHUNK;  // scale codes per row
+
+    const uint4* w_rows[RPW];
+#pragma unroll
+    for (int r = 0; r < RPW; ++r)
+        w_rows[r] = reinterpret_cast<const uint4*>(W + (size_t)min(n0 + r, N - 1) * (K / 2));
+    // UNROLL chunks of each of the warp's rows, from chunk c0 on.
+    auto load_w = [&](uint4 (&v)[UNROLL][RPW], int c0) {
+#pragma unroll
+        for (int u = 0; u < UNROLL; ++u)
+#pragma unroll
+            for (int r = 0; r < RPW; ++r)
+                if (c0 + 32 * u < chunks) v[u][r] = load_w16(w_rows[r] + c0 + 32 * u);
+    };
+    // The first weights are requested before X is decoded: their DRAM latency hides the decode.
+    uint4 wv[UNROLL][RPW];
+    if (n0 < N) load_w(wv, lane);
 
 #if XSMEM
     // Small X (the launcher checks M*K*2 bytes fit): decode it once per block into shared
@@ -123,11 +160,6 @@ fp4_gemv(const unsigned char* __restrict__ X, const unsigned char* __restrict__ 
 #endif
     if (n0 >= N) return;  // whole warps leave together (after the block's shared X is ready)
 
-    const uint4* w_rows[RPW];
-#pragma unroll
-    for (int r = 0; r < RPW; ++r)
-        w_rows[r] = reinterpret_cast<const uint4*>(W + (size_t)min(n0 + r, N - 1) * (K / 2));
-
     float acc[RPW][ROWS];
 #pragma unroll
     for (int r = 0; r < RPW; ++r)
@@ -135,12 +167,12 @@ fp4_gemv(const unsigned char* __restrict__ X, const unsigned char* __restrict__ 
         for (int m = 0; m < ROWS; ++m) acc[r][m] = 0.0f;
 
     for (int c0 = lane; c0 < chunks; c0 += 32 * UNROLL) {
-        uint4 wv[UNROLL][RPW];
-#pragma unroll
-        for (int u = 0; u < UNROLL; ++u)
-#pragma unroll
-            for (int r = 0; r < RPW; ++r)
-                if (c0 + 32 * u < chunks) wv[u][r] = __ldg(w_rows[r] + c0 + 32 * u);
+#if PREFETCH
+        uint4 nxt[UNROLL][RPW];  // the next step's chunks, in flight while these are decoded
+        load_w(nxt, c0 + 32 * UNROLL);
+#else
+        if (c0 != lane) load_w(wv, c0);  // the first step's were loaded before X was decoded
+#endif
 #pragma unroll
         for (int u = 0; u < UNROLL; ++u) {
             const int c = c0 + 32 * u;
@@ -189,6 +221,12 @@ fp4_gemv(const unsigned char* __restrict__ X, const unsigned char* __restrict__ 
                 }
             }
         }
+#if PREFETCH
+#pragma unroll
+        for (int u = 0; u < UNROLL; ++u)
+#pragma unroll
+            for (int r = 0; r < RPW; ++r) wv[u][r] = nxt[u][r];
+#endif
     }
 
     // the 2^14 of each decoded w, the 2^-8 of each decoded e4m3 scale, and the per-tensor scales

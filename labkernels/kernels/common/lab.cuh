@@ -63,6 +63,22 @@ __device__ __forceinline__ void mma_m16n8k16(float (&d)[4], const unsigned (&a)[
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// A 16-byte load of data read once (a GEMV's weights). L1::no_allocate keeps it out of
+// L1, where the re-read activations stay; L2::256B asks L2 to fetch the whole 256-byte
+// group the address falls in, so DRAM sees longer bursts (sm_80+; sm_75 gets the first).
+__device__ __forceinline__ uint4 ldg_stream16(const void* p)
+{
+    uint4 v;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+#else
+    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+#endif
+    return v;
+}
+
 // cp.async: copy 16 bytes global -> shared without passing through registers;
 // src_bytes < 16 zero-fills the rest (0: all zeros, for tails).
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes)

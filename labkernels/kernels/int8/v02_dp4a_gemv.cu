@@ -28,16 +28,12 @@
 #define SPLIT 1  // warps per row of W (a divisor of WARPS)
 #endif
 
-// A weight is read once: HINT = 1 says so to the memory system. L1::no_allocate keeps W
-// out of L1 (X, read by every warp, stays), and L2::256B asks L2 to fetch the whole
-// 256-byte sector group a lane's 16 bytes fall in, so DRAM sees longer bursts.
+// A weight is read once: HINT = 1 says so to the memory system (lab.cuh, ldg_stream16).
 __device__ __forceinline__ int4 load_weights(const int4* p)
 {
 #if HINT
-    int4 v;
-    asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.s32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
-    return v;
+    const uint4 v = ldg_stream16(p);
+    return make_int4((int)v.x, (int)v.y, (int)v.z, (int)v.w);
 #else
     return __ldg(p);
 #endif
