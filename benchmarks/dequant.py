@@ -1,6 +1,7 @@
 """Lesson 1 benchmark: W4A16 and W8A16 against cuBLAS fp16 and torch's int4 kernel, one run.
 
     python benchmarks/dequant.py --out DIR [--quick]
+    python benchmarks/dequant.py --tune-only      # v04 GEMV at M = 1 over its load options
 
 For N=K=8192 and N=28672, K=8192 (group 128): every W4A16 variant over M,
 cuBLAS fp16 (`cupy.matmul`) and torch's `_weight_int4pack_mm` measured in the
@@ -27,14 +28,49 @@ from labkernels import bench, crossover, device, plot, registry, roofline, runne
 SHAPES = [(8192, 8192), (28672, 8192)]
 
 
+def tune(N: int, K: int) -> None:
+    """v04 (W4A16 GEMV) at M = 1, 4 warps a block, over UNROLL x RPW x MINB x HINT x PREFETCH, each
+    configuration's output compared with the default's before it is timed."""
+    import itertools
+
+    import cupy
+    import numpy as np
+
+    from labkernels import problems
+    from labkernels.kernels import dequant
+
+    sets = []
+    for i in range(3):  # 3 x 35 MB rotate past the 50 MB L2
+        h = problems.get("w4a16").inputs(1, N, K, np.random.default_rng(i), group_size=128)
+        sets.append({k: (cupy.asarray(v) if v is not None else None) for k, v in h.items()})
+    out = cupy.empty((1, N), cupy.float16)
+    ref = dequant.gemv_lop3(**sets[0]).copy()
+    nbytes = roofline.bytes_moved("w4a16", 1, N, K, group_size=128)
+    for unroll, rpw, minb, hint, prefetch in itertools.product((1, 2), (1, 2, 4), (4, 8), (0, 1), (0, 1)):
+        tun = {"WARPS": 4, "UNROLL": unroll, "RPW": rpw, "MINB": minb, "HINT": hint, "PREFETCH": prefetch}
+        got = dequant.gemv_lop3(**sets[0], out=out, tuning_override=tun)
+        assert bool((got == ref).all()), tun
+        t = bench.time_kernel(lambda s: dequant.gemv_lop3(**s, out=out, tuning_override=tun), [(s,) for s in sets],
+                              iters=30, flush_l2=False)
+        print(f"  tune w4a16 v04 N={N} K={K} {tun}: {t.median_us:6.1f} us "
+              f"({nbytes / (t.median_us * 1e-6) / 1e9:5.0f} GB/s)", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
     ap.add_argument("--quick", action="store_true", help="fewer M and iterations")
     ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--tune-only", action="store_true", help="time v04's load options at M = 1, then stop")
     args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
     g = device.require_gpu("the dequant benchmark")
+    if args.tune_only:
+        for N, K in SHAPES:
+            tune(N, K)
+        return 0
+    if not args.out:
+        ap.error("--out is required (unless --tune-only)")
+    os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
     ceil = roofline.measure_ceilings(verbose=True)
     ms = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]

@@ -55,7 +55,7 @@ from labkernels import crossover as xo
 from labkernels import roofline as rl
 
 SMALL = notebook.small()  # LABKERNELS_SMALL=1 (CI): small simulator shapes and a short GPU sweep
-COMMITTED = "h100-sxm-2026-11-26/dequant/dequant.json"  # under benchmarks/results
+COMMITTED = "h100-sxm-2026-11-27/dequant/dequant.json"  # under benchmarks/results
 GROUP = 128  # the group size of every benchmark below
 PTX_ARCH = "sm_90"  # PTX is shown for Hopper, the GPU of the committed measurements
 

@@ -67,3 +67,23 @@ def test_same_result_twice(vid):
     a = v.launch(**dev).get()
     b = v.launch(**dev).get()
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("tuning", [{"HINT": 1}, {"PREFETCH": 1}, {"HINT": 1, "PREFETCH": 1, "UNROLL": 1, "RPW": 4},
+                                    {"HINT": 1, "PREFETCH": 1, "MINB": 4}])
+def test_v04_gemv_load_options(tuning):
+    """v04's load options (streaming loads, the register double buffer) against the float64
+    reference, with and without zero points, at shapes whose rows end mid-step."""
+    from functools import partial
+
+    from labkernels.kernels import dequant
+
+    v = registry.get("dequant/v04_gemv_lop3")
+    ok, why = v.runnable()
+    if not ok:
+        pytest.skip(why)
+    launch = partial(dequant.gemv_lop3, tuning_override=tuning)
+    for M, N, K, params in [(1, 129, 544, {"group_size": 32}), (3, 77, 4096, {"group_size": 128, "zeros": True}),
+                            (16, 72, 2048, {"group_size": 64}), (1, 1000, 8192, {"group_size": 128})]:
+        r = check.run_check(launch, "w4a16", M, N, K, name=f"{v.id} {tuning}", impl=v.impl, tol=v.tol, **params)
+        assert r.passed, str(r)

@@ -38,7 +38,7 @@
 //
 // Loads: a warp requests its first weights before X is decoded (so the decode hides under
 // their latency); PREFETCH = 1 keeps the next step's chunks in flight while the current
-// ones are decoded (a register double buffer), HINT = 1 streams W (lab.cuh, ldg_stream16).
+// ones are decoded (a register double buffer), HINT = 1 streams W (lab.cuh, ldg_weights16).
 //
 // Expects: #define NV (0: MXFP4, 1: NVFP4), ROWS (= M, 1..16), WARPS, UNROLL, RPW, XSMEM,
 // and optionally HINT, PREFETCH (default 0).
@@ -98,21 +98,9 @@ __device__ __forceinline__ float scale_f32(unsigned c) { return e8m0_to_f32(c); 
 
 #define BLOCKS_PER_CHUNK (NV ? 2 : 1)
 
-#ifndef HINT
-#define HINT 0
-#endif
 #ifndef PREFETCH
 #define PREFETCH 0
 #endif
-// HINT = 1: W is read once; stream it past L1 in 256-byte L2 fetches (lab.cuh).
-__device__ __forceinline__ uint4 load_w16(const uint4* p)
-{
-#if HINT
-    return ldg_stream16(p);
-#else
-    return __ldg(p);
-#endif
-}
 
 extern "C" __global__ void __launch_bounds__(WARPS * 32)
 fp4_gemv(const unsigned char* __restrict__ X, const unsigned char* __restrict__ SX, const float* __restrict__ GX,
@@ -134,7 +122,7 @@ fp4_gemv(const unsigned char* __restrict__ X, const unsigned char* __restrict__ 
         for (int u = 0; u < UNROLL; ++u)
 #pragma unroll
             for (int r = 0; r < RPW; ++r)
-                if (c0 + 32 * u < chunks) v[u][r] = load_w16(w_rows[r] + c0 + 32 * u);
+                if (c0 + 32 * u < chunks) v[u][r] = ldg_weights16(w_rows[r] + c0 + 32 * u);
     };
     // The first weights are requested before X is decoded: their DRAM latency hides the decode.
     uint4 wv[UNROLL][RPW];

@@ -79,6 +79,16 @@ __device__ __forceinline__ uint4 ldg_stream16(const void* p)
     return v;
 }
 
+// The GEMVs' 16-byte weight load: streamed (above) when the kernel is built with HINT = 1.
+__device__ __forceinline__ uint4 ldg_weights16(const void* p)
+{
+#if defined(HINT) && HINT
+    return ldg_stream16(p);
+#else
+    return __ldg(reinterpret_cast<const uint4*>(p));
+#endif
+}
+
 // cp.async: copy 16 bytes global -> shared without passing through registers;
 // src_bytes < 16 zero-fills the rest (0: all zeros, for tails).
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes)

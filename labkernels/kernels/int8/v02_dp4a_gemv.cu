@@ -21,22 +21,15 @@
 // K % 16 == 0 takes the vector path.
 #include "lab.cuh"
 
-#ifndef HINT
-#define HINT 0
-#endif
 #ifndef SPLIT
 #define SPLIT 1  // warps per row of W (a divisor of WARPS)
 #endif
 
-// A weight is read once: HINT = 1 says so to the memory system (lab.cuh, ldg_stream16).
+// A weight is read once: HINT = 1 says so to the memory system (lab.cuh, ldg_weights16).
 __device__ __forceinline__ int4 load_weights(const int4* p)
 {
-#if HINT
-    const uint4 v = ldg_stream16(p);
+    const uint4 v = ldg_weights16(p);
     return make_int4((int)v.x, (int)v.y, (int)v.z, (int)v.w);
-#else
-    return __ldg(p);
-#endif
 }
 
 // The epilogue: scales once per output, after the integer sum is complete.
