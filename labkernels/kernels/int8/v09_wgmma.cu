@@ -5,7 +5,7 @@
 // 64 x 256 outputs: one wgmma m64n256k32 per 32 values of k, 128 int32 per thread.
 // Grid: one dimension, grouped block order as v06.
 //
-// Bound: MMA at the wgmma int8 rate (the datasheet's Tensor Core peak), which mma.sync
+// Bound: MMA at the wgmma int8 rate (measured by ceilings/wgmma_rate.cu), which mma.sync
 // cannot reach on Hopper.
 // Changed from v06: v06 is limited by shared-memory traffic, not by its MMAs. Every
 // warp copies its A and B fragments from shared memory into registers (ldmatrix)
