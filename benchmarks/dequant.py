@@ -29,7 +29,7 @@ SHAPES = [(8192, 8192), (28672, 8192)]
 
 
 def tune(N: int, K: int) -> None:
-    """v04 (W4A16 GEMV) at M = 1, 4 warps a block, over UNROLL x RPW x MINB x HINT x PREFETCH, each
+    """v04 (W4A16 GEMV) at M = 1, 4 warps a block, over UNROLL x RPW x MINB x HINT, each
     configuration's output compared with the default's before it is timed."""
     import itertools
 
@@ -46,11 +46,11 @@ def tune(N: int, K: int) -> None:
     out = cupy.empty((1, N), cupy.float16)
     ref = dequant.gemv_lop3(**sets[0]).copy()
     nbytes = roofline.bytes_moved("w4a16", 1, N, K, group_size=128)
-    for unroll, rpw, minb, hint, prefetch in itertools.product((1, 2), (1, 2, 4), (4, 8), (0, 1), (0, 1)):
-        tun = {"WARPS": 4, "UNROLL": unroll, "RPW": rpw, "MINB": minb, "HINT": hint, "PREFETCH": prefetch}
-        got = dequant.gemv_lop3(**sets[0], out=out, tuning_override=tun)
+    for unroll, rpw, minb, hint in itertools.product((1, 2), (1, 2, 4), (4, 8), (0, 1)):
+        tun = {"WARPS": 4, "UNROLL": unroll, "RPW": rpw, "MINB": minb, "HINT": hint}
+        got = dequant.gemv_lop3(**sets[0], out=out, tuning=tun)
         assert bool((got == ref).all()), tun
-        t = bench.time_kernel(lambda s: dequant.gemv_lop3(**s, out=out, tuning_override=tun), [(s,) for s in sets],
+        t = bench.time_kernel(lambda s: dequant.gemv_lop3(**s, out=out, tuning=tun), [(s,) for s in sets],
                               iters=30, flush_l2=False)
         print(f"  tune w4a16 v04 N={N} K={K} {tun}: {t.median_us:6.1f} us "
               f"({nbytes / (t.median_us * 1e-6) / 1e9:5.0f} GB/s)", flush=True)

@@ -64,6 +64,8 @@ def main(gemv_only: bool = False):
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
 
-    main(gemv_only="--gemv-only" in sys.argv[1:])
+    ap = argparse.ArgumentParser(description="the int8 tuning sweeps")
+    ap.add_argument("--gemv-only", action="store_true", help="the v02 GEMV sweep only")
+    main(gemv_only=ap.parse_args().gemv_only)

@@ -199,12 +199,22 @@ class Ceilings:
         d = dict(d)
         d["cc"] = tuple(d["cc"])
         if "dp4a" not in d:  # written before WMMA and dp4a were measured: the datasheet assumptions
-            cc = d["cc"]
-            d["wmma"] = {"fp16": d["mma"].get("fp16", 0.0) if cc >= (7, 0) else 0.0,
-                         "int8": d["mma"].get("int8", 0.0) if cc >= (7, 2) else 0.0}
-            d["dp4a"] = 8 * d["alu"] if cc >= (6, 1) else 0.0
-            d["notes"] = d.get("notes", "") + "; WMMA assumed at the mma.sync rate, dp4a at the integer issue rate"
+            d.update(_assumed_wmma_dp4a(d["cc"], d["mma"], d["alu"]))
+            d["notes"] = d.get("notes", "") + _ASSUMED_NOTE
         return Ceilings(**d)
+
+
+#: What ceilings without WMMA and dp4a measurements say about them.
+_ASSUMED_NOTE = "; WMMA assumed at the mma.sync rate, dp4a at the integer issue rate"
+
+
+def _assumed_wmma_dp4a(cc: tuple[int, int], mma: dict, alu: float) -> dict:
+    """No datasheet gives WMMA or dp4a rates: WMMA is taken at the mma.sync rate (ptxas lowers
+    it to the same Tensor Core instructions), dp4a at one instruction per integer lane per clock
+    (8 int8 ops each). Measured ceilings replace both."""
+    return {"wmma": {"fp16": mma.get("fp16", 0.0) if cc >= (7, 0) else 0.0,
+                     "int8": mma.get("int8", 0.0) if cc >= (7, 2) else 0.0},
+            "dp4a": 8 * alu if cc >= (6, 1) else 0.0}
 
 
 def _int_rate_from_spec(s: "_specs.GPUSpec") -> float:
@@ -226,18 +236,14 @@ def datasheet_ceilings(gpu: str = "h100-sxm") -> Ceilings:
         # (fp8 at the datasheet rate needs wgmma, as cuBLASLt uses).
         mma["fp8"] = peaks["fp16"]
         notes += "; mma.sync e4m3 on sm_90 is emulated with fp16 HMMA; mma.sync reaches ~65-75% of these"
-    # No datasheet gives WMMA or dp4a rates: WMMA is taken at the mma.sync rate (ptxas lowers
-    # it to the same Tensor Core instructions), dp4a at one instruction per integer lane
-    # per clock (8 int8 ops each). Measured ceilings replace both.
-    wmma = {"fp16": mma["fp16"] if s.cc >= (7, 0) else 0.0, "int8": mma["int8"] if s.cc >= (7, 2) else 0.0}
-    notes += "; WMMA assumed at the mma.sync rate, dp4a at the integer issue rate"
+    alu = _int_rate_from_spec(s)
     return Ceilings(
         gpu=s.name, key=s.key, cc=s.cc, source="datasheet", bw=s.bw_tbps * 1e12,
-        mma=mma, library=dict(peaks), alu=_int_rate_from_spec(s), ffma=s.peaks["fp32"] * 1e12 / 2,
-        notes=notes,
+        mma=mma, library=dict(peaks), alu=alu, ffma=s.peaks["fp32"] * 1e12 / 2,
+        notes=notes + _ASSUMED_NOTE,
         provenance={k: v for k, v in s.sources.items()},
         wgmma={p: peaks[p] for p in ("fp16", "int8", "fp8")} if s.cc == (9, 0) else {},
-        wmma=wmma, dp4a=8 * _int_rate_from_spec(s) if s.cc >= (6, 1) else 0.0,
+        **_assumed_wmma_dp4a(s.cc, mma, alu),
     )
 
 

@@ -11,17 +11,9 @@ pytestmark = pytest.mark.gpu
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory):
-    import os
-
-    old = os.environ.get("LABKERNELS_CACHE")
-    os.environ["LABKERNELS_CACHE"] = str(tmp_path_factory.mktemp("ceilings"))
-    try:
+    with pytest.MonkeyPatch.context() as mp:  # a fresh cache: measure, never read an old file
+        mp.setenv("LABKERNELS_CACHE", str(tmp_path_factory.mktemp("ceilings")))
         yield rl.measure_ceilings(refresh=True, library=False)
-    finally:
-        if old is None:
-            os.environ.pop("LABKERNELS_CACHE")
-        else:
-            os.environ["LABKERNELS_CACHE"] = old
 
 
 def test_instruction_paths_are_measured_and_ordered(measured):

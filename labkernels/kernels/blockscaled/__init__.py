@@ -136,10 +136,9 @@ def nvfp4_naive(x, x_scales, x_global, w, w_scales, w_global, out=None):
 
 GEMV_MAX_M = 16
 ARCHS_ALL = build.TARGETS  # every target NVRTC builds for
-#: warps per block, 16-byte chunks in flight per lane and row, rows of W per warp
-#: v02 at M <= 16: 8 warps of 2 rows, one chunk a step, streaming W loads with the next step's in
-#: flight (HINT, PREFETCH): fastest on both benchmark shapes at M = 1 (benchmarks/blockscaled.py
-#: --tune-only; NOTES.md)
+#: v02: warps per block, 16-byte chunks in flight per lane and row, rows of W per warp; W streamed
+#: with the next step's chunks in flight (HINT, PREFETCH): fastest on both benchmark shapes at
+#: M = 1 (benchmarks/blockscaled.py --tune-only; NOTES.md)
 GEMV_DEFINES = {"WARPS": 8, "UNROLL": 1, "RPW": 2, "HINT": 1, "PREFETCH": 1}
 #: X decoded into shared memory once per block when it fits in this many bytes (no opt-in)
 GEMV_XSMEM_MAX = 48 * 1024

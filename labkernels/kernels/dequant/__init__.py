@@ -143,19 +143,19 @@ def gemv_numba(x, qweight, scales, zeros=None, out=None):
     return out
 
 
-def _gemv(source, kernel, k_multiple, tuning=None):
-    def launch(x, qweight, scales, zeros=None, out=None, *, tuning_override: dict | None = None):
+def _gemv(source, kernel, k_multiple, tuning_of_m=None):
+    def launch(x, qweight, scales, zeros=None, out=None, *, tuning: dict | None = None):
         M, N, K, G = check_w4(x, qweight, scales, zeros, out, max_m=GEMV_MAX_M, k_multiple=k_multiple,
                               what=f"W4A16 {source.split('/')[-1][:3]}")
         xp = require_cupy(x, qweight, scales, out, what=kernel)
         out = alloc_out(xp, out, M, N)
-        defines = {**GEMV_DEFINES, "ROWS": M, **(tuning(M) if tuning else {}), **(tuning_override or {})}
+        defines = {**GEMV_DEFINES, "ROWS": M, **(tuning_of_m(M) if tuning_of_m else {}), **(tuning or {})}
         fn = build.get_function(source, kernel, defines)
         w, rpw = defines["WARPS"], defines.get("RPW", 1)
         fn((cdiv(N, w * rpw),), (32 * w,), _args(x, qweight, scales, zeros, out, M, N, K, G))
         return out
 
-    launch.__doc__ = (f"{source}: one warp per row of W, M <= {GEMV_MAX_M} (``tuning_override`` replaces "
+    launch.__doc__ = (f"{source}: one warp per row of W, M <= {GEMV_MAX_M} (``tuning`` overrides "
                       f"#defines: WARPS, UNROLL, ...).")
     return launch
 
@@ -163,8 +163,8 @@ def _gemv(source, kernel, k_multiple, tuning=None):
 gemv_warp = _gemv("dequant/v02_gemv_warp.cu", "w4a16_gemv_warp", 8)
 gemv_vector = _gemv("dequant/v03_gemv_vector.cu", "w4a16_gemv_vector", 32)
 # v04: two rows per warp, two 16-byte loads per row in flight, streamed (HINT); at M = 1 capped
-# at 64 registers so that 8 blocks fit per SM (one wave for N = 8192). The double buffer
-# (PREFETCH) measured no faster here (benchmarks/dequant.py --tune-only, NOTES.md).
+# at 64 registers so that 8 blocks fit per SM (one wave for N = 8192). (benchmarks/dequant.py
+# --tune-only, NOTES.md.)
 V04_TUNING = lambda M: {"UNROLL": 2, "RPW": 2, "MINB": 8 if M == 1 else 1, "HINT": 1}  # noqa: E731
 gemv_lop3 = _gemv("dequant/v04_gemv_lop3.cu", "w4a16_gemv_lop3", 32, V04_TUNING)
 

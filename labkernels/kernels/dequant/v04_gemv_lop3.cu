@@ -26,17 +26,13 @@
 //    times the bytes of W, and each load of X now feeds RPW rows; each lane keeps
 //    RPW x UNROLL 16-byte loads of W in flight.
 //
-//  * Loads (as in the lab's FP4 GEMV): HINT = 1 streams W past L1 in 256-byte L2 fetches
-//    (lab.cuh, ldg_weights16); PREFETCH = 1 keeps the next step's chunks of W in flight
-//    while the current ones are converted (a register double buffer).
+//  * HINT = 1 streams W past L1 in 256-byte L2 fetches (lab.cuh, ldg_weights16), as the
+//    lab's int8 and FP4 GEMVs do. (A register double buffer of W, which helps the FP4 GEMV,
+//    measured no gain here: benchmarks/NOTES.md.)
 //
 // Expects: #define ROWS (= M, 1..16; one kernel per M), WARPS, UNROLL, RPW, MINB, and
-// optionally HINT, PREFETCH (default 0). Needs K % 32 == 0 (16-byte rows).
+// optionally HINT (default 0). Needs K % 32 == 0 (16-byte rows).
 #include "lab.cuh"
-
-#ifndef PREFETCH
-#define PREFETCH 0
-#endif
 
 // Accumulate, into the half2 partial p, x[k] * (q[k] - z) over one 32-bit word of
 // weights (k = k0 .. k0+7), with zq = half2(1024 + z).
@@ -74,27 +70,15 @@ w4a16_gemv_lop3(const __half* __restrict__ X, const unsigned char* __restrict__ 
 #pragma unroll
         for (int r = 0; r < RPW; ++r) acc[m][r] = 0.0f;
 
-    // RPW x UNROLL loads in flight per lane (twice that with PREFETCH).
-    auto load_w = [&](uint4 (&v)[RPW][UNROLL], int c0) {
+    for (int c0 = lane; c0 < chunks; c0 += 32 * UNROLL) {
+        uint4 w[RPW][UNROLL];
 #pragma unroll
-        for (int r = 0; r < RPW; ++r) {
+        for (int r = 0; r < RPW; ++r) {  // RPW x UNROLL loads in flight per lane
             const uint4* qw = reinterpret_cast<const uint4*>(QW + (size_t)min(n0 + r, N - 1) * (K / 2));
 #pragma unroll
             for (int u = 0; u < UNROLL; ++u)
-                if (c0 + 32 * u < chunks) v[r][u] = ldg_weights16(qw + c0 + 32 * u);
+                if (c0 + 32 * u < chunks) w[r][u] = ldg_weights16(qw + c0 + 32 * u);
         }
-    };
-    uint4 w[RPW][UNROLL];
-#if PREFETCH
-    load_w(w, lane);
-#endif
-    for (int c0 = lane; c0 < chunks; c0 += 32 * UNROLL) {
-#if PREFETCH
-        uint4 nxt[RPW][UNROLL];
-        load_w(nxt, c0 + 32 * UNROLL);
-#else
-        load_w(w, c0);
-#endif
 #pragma unroll
         for (int u = 0; u < UNROLL; ++u) {
             const int c = c0 + 32 * u;
@@ -129,12 +113,6 @@ w4a16_gemv_lop3(const __half* __restrict__ X, const unsigned char* __restrict__ 
                 }
             }
         }
-#if PREFETCH
-#pragma unroll
-        for (int r = 0; r < RPW; ++r)
-#pragma unroll
-            for (int u = 0; u < UNROLL; ++u) w[r][u] = nxt[r][u];
-#endif
     }
 #pragma unroll
     for (int m = 0; m < ROWS; ++m) {

@@ -166,9 +166,9 @@ def _launch_a8w8(source, kernel, grid, block, x, x_scale, w, w_scale, out, M, N,
     return out
 
 
-#: v02's tuning per M (WARPS per block, 16-byte loads in flight per lane); see benchmarks/NOTES.md.
-#: v02 at M = 1: four warps share each row (SPLIT) and the weights are read with the streaming
-#: load (HINT); measured fastest on both benchmark shapes (benchmarks/tune_int8.py, NOTES.md).
+#: v02's tuning per M (WARPS per block, 16-byte loads in flight per lane). At M = 1 four warps
+#: share each row (SPLIT) and the weights are read with the streaming load (HINT): fastest on
+#: both benchmark shapes (benchmarks/tune_int8.py, NOTES.md).
 V02_TUNING = lambda M: {"WARPS": 4, "UNROLL": 1, "HINT": 1, "SPLIT": 4} if M == 1 else dict(GEMV_DEFINES)  # noqa: E731
 
 
