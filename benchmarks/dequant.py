@@ -99,7 +99,8 @@ def main() -> int:
               os.path.join(args.out, "roofline.png"))
     for N, K in SHAPES:
         rs = [r for r in records if r.N == N and r.K == K and (r.kernel in ("fp16/v00_cublas", "dequant/v00_torch_int4",
-              "dequant/v04_gemv_lop3", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma", "dequant/v08_w8a16_gemv"))]
+              "dequant/v04_gemv_lop3", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma", "dequant/v08_w8a16_gemv",
+              "dequant/v09_gemm_wgmma"))]
         plot.save(plot.sweep_figure(ceil, N, K, ["fp16", "w4a16", "w8a16"], rs, ms=ms, library_fmts=["fp16"]),
                   os.path.join(args.out, f"sweep-{N}x{K}.png"))
 

@@ -46,7 +46,7 @@ def main() -> int:
         failures.extend(fs)
 
     for N, K in SHAPES:
-        run(["fp8/v00_torch_scaled_mm", "fp8/v02_gemv", "fp8/v04_wgmma"], "fp8", N, K, ms)
+        run(["fp8/v00_torch_scaled_mm", "fp8/v02_gemv", "fp8/v04_wgmma", "fp8/v05_wgmma_tma"], "fp8", N, K, ms)
         run(["fp8/v03_mma_sync"], "fp8", N, K, [m for m in (1, 16, 256, 4096) if m in ms or args.quick])
         run(["fp16/v00_cublas"], "fp16", N, K, ms)
         run(["int8/v09_wgmma", "int8/v02_dp4a_gemv"], "a8w8", N, K, ms)
@@ -56,7 +56,7 @@ def main() -> int:
                     {"env": bench.environment(), "ceilings": ceil.to_json(), "shapes": SHAPES, "ms": ms,
                      "records": records, "failures": failures})
     show = ("fp16/v00_cublas", "fp8/v00_torch_scaled_mm", "fp8/v02_gemv", "fp8/v03_mma_sync", "fp8/v04_wgmma",
-            "int8/v09_wgmma")
+            "fp8/v05_wgmma_tma", "int8/v09_wgmma")
     for N, K in SHAPES:
         rs = [r for r in records if r.N == N and r.K == K and r.kernel in show]
         plot.save(plot.sweep_figure(ceil, N, K, ["fp16", "a8w8", "fp8"], rs, ms=ms, library_fmts=["fp16", "fp8"]),

@@ -13,8 +13,10 @@ import cupy
 from labkernels import bench
 from labkernels.kernels import fp8
 
-SETTINGS = [dict(PROMOTE=1, KSUB=1, STAGES=4), dict(PROMOTE=2, KSUB=1, STAGES=4), dict(PROMOTE=4, KSUB=1, STAGES=4),
-            dict(PROMOTE=1, KSUB=2, STAGES=3), dict(PROMOTE=2, KSUB=2, STAGES=3), dict(PROMOTE=4, KSUB=2, STAGES=3)]
+SETTINGS = [dict(PROMOTE=1, KSUB=1, STAGES=4, WGS=2), dict(PROMOTE=2, KSUB=1, STAGES=4, WGS=2),
+            dict(PROMOTE=4, KSUB=1, STAGES=4, WGS=2), dict(PROMOTE=1, KSUB=2, STAGES=3, WGS=2),
+            dict(PROMOTE=2, KSUB=2, STAGES=3, WGS=2), dict(PROMOTE=4, KSUB=2, STAGES=3, WGS=2),
+            dict(PROMOTE=1, KSUB=1, STAGES=4, WGS=3)]
 
 
 def main():

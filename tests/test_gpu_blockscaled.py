@@ -36,6 +36,11 @@ def test_nvfp4_wgmma_at_k_of_odd_blocks_of_16(M, N, K):
         pytest.skip(why)
     r = check.check_variant(v, M, N, K)
     assert r.passed, str(r)
+    from labkernels.kernels import blockscaled
+
+    launch = lambda **kw: blockscaled.nvfp4_wgmma(**kw, tuning={"STAGES": 2})  # noqa: E731
+    r = check.run_check(launch, "nvfp4", M, N, K, name="v04 STAGES=2")
+    assert r.passed, str(r)
 
 
 @pytest.mark.parametrize("R, K", [(1, 16), (3, 48), (37, 4128), (1024, 8192)])

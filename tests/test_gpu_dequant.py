@@ -21,6 +21,9 @@ def _shapes(v, group_size):
 @pytest.mark.parametrize("v", [v for v in registry.variants(fmt="w4a16") if not v.reference], ids=lambda v: v.id)
 @pytest.mark.parametrize("group_size, zeros", GROUPS)
 def test_w4a16_variant(v, group_size, zeros):
+    ok, why = v.runnable()
+    if not ok:
+        pytest.skip(why)
     for M, N, K in _shapes(v, group_size):
         if v.impl == "numba" and M * N * K > 2_000_000:
             continue  # Numba's one-thread-per-output rung is slow; small shapes suffice
@@ -51,7 +54,8 @@ def test_w8a16():
         assert r.passed, str(r)
 
 
-@pytest.mark.parametrize("vid", ["dequant/v04_gemv_lop3", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma"])
+@pytest.mark.parametrize("vid", ["dequant/v04_gemv_lop3", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma",
+                                 "dequant/v09_gemm_wgmma"])
 def test_same_result_twice(vid):
     """A race shows as a result that moves between runs on the same inputs."""
     import cupy
@@ -59,6 +63,9 @@ def test_same_result_twice(vid):
     from labkernels import problems
 
     v = registry.get(vid)
+    ok, why = v.runnable()
+    if not ok:
+        pytest.skip(why)
     M = 16 if v.max_m else 200
     host = problems.get("w4a16").inputs(M, 520, 2048, np.random.default_rng(3))
     dev = {k: (cupy.asarray(a) if a is not None else None) for k, a in host.items()}
@@ -86,4 +93,44 @@ def test_v04_gemv_load_options(tuning):
     for M, N, K, params in [(1, 129, 544, {"group_size": 32}), (3, 77, 4096, {"group_size": 128, "zeros": True}),
                             (16, 72, 2048, {"group_size": 64}), (1, 1000, 8192, {"group_size": 128})]:
         r = check.run_check(launch, "w4a16", M, N, K, name=f"{v.id} {tuning}", impl=v.impl, tol=v.tol, **params)
+        assert r.passed, str(r)
+
+
+@pytest.mark.parametrize("zeros", [False, True])
+def test_v09_widening_is_the_reference_dequantization(zeros):
+    """v09's first kernel: every widened weight equals fp16((q - z) * s) of the formats reference, bit
+    for bit, into a poisoned output (K per-channel and grouped, tails of a row's words)."""
+    import cupy
+
+    from labkernels import formats, problems
+    from labkernels.kernels import dequant
+
+    ok, why = registry.get("dequant/v09_gemm_wgmma").runnable()
+    if not ok:
+        pytest.skip(why)
+    rng = np.random.default_rng(5 + zeros)
+    for N, K, g in [(1, 8, None), (37, 1056, 32), (130, 4096, 128), (3, 200, None)]:
+        inp = problems.get("w4a16").inputs(1, N, K, rng, group_size=g, zeros=zeros)
+        q = formats.unpack_int4(inp["qweight"]).astype(np.float32)
+        G = inp["scales"].shape[1]
+        s = np.repeat(inp["scales"].astype(np.float32), K // G, axis=1)
+        z = 8.0 if inp["zeros"] is None else np.repeat(inp["zeros"].astype(np.float32), K // G, axis=1)
+        ref = ((q - z) * s).astype(np.float16)  # (q - z) * s is exact in fp32; one rounding to fp16
+        out = cupy.full((N, K), np.nan, dtype=cupy.float16)  # poisoned
+        got = dequant.widen_w4(cupy.asarray(inp["qweight"]), cupy.asarray(inp["scales"]),
+                               None if inp["zeros"] is None else cupy.asarray(inp["zeros"]), out=out).get()
+        assert np.array_equal(got.view(np.uint16), ref.view(np.uint16)), (N, K, g, zeros)
+
+
+@pytest.mark.parametrize("tuning", [{"STAGES": 2}, {"STAGES": 4}], ids=str)
+def test_v09_tiles(tuning):
+    from labkernels.kernels import dequant
+
+    v = registry.get("dequant/v09_gemm_wgmma")
+    ok, why = v.runnable()
+    if not ok:
+        pytest.skip(why)
+    launch = lambda **kw: dequant.gemm_wgmma(**kw, tuning=tuning)  # noqa: E731
+    for M, N, K in [(193, 300, 1024), (385, 264, 4224)]:
+        r = check.run_check(launch, "w4a16", M, N, K, name=f"v09 {tuning}", group_size=128, zeros=True)
         assert r.passed, str(r)

@@ -115,3 +115,25 @@ def test_dp4a_gemv_tunings_are_exact(hint, split):
                              cupy.ones((N, 1), cupy.float16), out=out,
                              tuning={"WARPS": 8, "UNROLL": 2, "HINT": hint, "SPLIT": split})
         assert np.array_equal(cupy.asnumpy(got).astype(np.int64), ref), (M, N, K, hint, split)
+
+
+@pytest.mark.parametrize("tuning", [{"WGS": 2, "STAGES": 4}, {"WGS": 3, "STAGES": 4}, {"WGS": 3, "STAGES": 3}], ids=str)
+def test_wgmma_tiles_are_exact(tuning):
+    """v09 with two or three warpgroups a block (128 or 192 rows a tile): the exact integer sums,
+    M, N, K off every tile, into a poisoned output."""
+    import cupy
+
+    from labkernels import registry
+
+    ok, why = registry.get("int8/v09_wgmma").runnable()
+    if not ok:
+        pytest.skip(why)
+    rng = np.random.default_rng(21 + tuning["WGS"] + tuning["STAGES"])
+    for M, N, K in [(1, 8, 16), (200, 300, 1040), (193, 257, 4112), (385, 520, 2064)]:
+        x = rng.integers(-128, 128, (M, K), dtype=np.int8)
+        w = rng.integers(-128, 128, (N, K), dtype=np.int8)
+        ref = x.astype(np.int64) @ w.astype(np.int64).T
+        out = cupy.full((M, N), -12345, dtype=cupy.int32)  # poisoned
+        got = int8.wgmma_gemm(cupy.asarray(x), cupy.ones((M, 1), cupy.float16), cupy.asarray(w),
+                              cupy.ones((N, 1), cupy.float16), out=out, tuning=tuning)
+        assert np.array_equal(cupy.asnumpy(got).astype(np.int64), ref), (M, N, K, tuning)

@@ -131,5 +131,51 @@ def smem_function(source: str, kernel: str, defines_items: tuple, smem: int, spe
     return fn
 
 
+@functools.lru_cache(maxsize=256)
+def _tensor_map_cached(ptr: int, rows: int, row_bytes: int, box_rows: int, device_id: int):
+    import ctypes
+
+    import cupy
+
+    lib = _libcuda()
+    buf = ctypes.create_string_buffer(128 + 64)  # a CUtensorMap is 128 bytes, 64-byte aligned
+    addr = (ctypes.addressof(buf) + 63) & ~63
+    u64, u32 = ctypes.c_uint64, ctypes.c_uint32
+    dims, strides = (u64 * 2)(row_bytes, rows), (u64 * 1)(row_bytes)
+    box, elem = (u32 * 2)(128, box_rows), (u32 * 2)(1, 1)
+    # uint8 elements, no interleave, 128-byte swizzle, 256-byte L2 promotion, zero fill out of bounds
+    r = lib.cuTensorMapEncodeTiled(ctypes.c_void_p(addr), 0, 2, ctypes.c_void_p(ptr), dims, strides, box, elem,
+                                   0, 3, 3, 0)
+    if r != 0:
+        raise RuntimeError(f"cuTensorMapEncodeTiled failed (CUresult {r}) for a [{rows}, {row_bytes}]-byte tensor, "
+                           f"box 128 x {box_rows}")
+    host = np.frombuffer(ctypes.string_at(addr, 128), dtype=np.uint8).copy()
+    with cupy.cuda.Device(device_id):
+        return cupy.asarray(host), buf
+
+
+def _libcuda():
+    import ctypes
+
+    lib = ctypes.CDLL("libcuda.so.1")
+    fn = lib.cuTensorMapEncodeTiled
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64),
+                   ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
+                   ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    return lib
+
+
+def tensor_map(a, box_rows: int):
+    """A TMA tensor map (in device memory, 128 bytes) of the C-contiguous 2-D CuPy array ``a`` seen as
+    [rows, row bytes] uint8, with a box of 128 bytes x ``box_rows`` rows and the 128-byte swizzle.
+    Kept per (address, shape, box): the map encodes only those, so a reused address with the same
+    shape gets the same, still valid, map."""
+    rows, row_bytes = a.shape[0], a.shape[1] * a.itemsize
+    if row_bytes % 16 or a.data.ptr % 16:
+        raise ValueError(f"a TMA tensor map needs 16-byte aligned rows; got rows of {row_bytes} bytes")
+    return _tensor_map_cached(int(a.data.ptr), int(rows), int(row_bytes), int(box_rows), a.device.id)[0]
+
+
 __all__ = ["array_module", "require_cupy", "check_xw", "alloc_out", "cdiv", "ensure_int32", "check_grid",
-           "check_simulator_work", "torch_op_available", "smem_function", "UnsupportedDevice"]
+           "check_simulator_work", "torch_op_available", "smem_function", "tensor_map", "UnsupportedDevice"]

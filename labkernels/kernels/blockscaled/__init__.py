@@ -38,6 +38,7 @@ from ... import build
 from ...errors import check_array, check_choice
 from ...registry import register
 from .._launch import alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, require_cupy
+from .. import fp16
 from ..fp8 import HOPPER_FP8_ACC_BITS
 from . import v01_naive_numba
 
@@ -266,32 +267,24 @@ def widen_nvfp4_reference(packed, scales) -> np.ndarray:
     return (vals * np.repeat(s, FORMATS["nvfp4"].block, axis=-1)).astype(np.float16)
 
 
-#: v04 NVFP4: int8/v09's tiles and pipeline (128 x 256 x 128 bytes per stage)
-V04_NVFP4_DEFINES = {"STAGES": 4}
+#: v04 NVFP4: the lab's fp16 TMA + wgmma GEMM (fp16/v05_wgmma_tma.cu) with the per-tensor scales
+V04_NVFP4_DEFINES = {**fp16.TMA_DEFINES, "STAGES": 4}
 
 
 def nvfp4_wgmma(x, x_scales, x_global, w, w_scales, w_global, out=None, *, tuning: dict | None = None):
     """v04 NVFP4 GEMM on Hopper (sm_90a): X and W widened to fp16 element × block scale (exact), then
-    an fp16 wgmma GEMM, fp32 accumulation, the per-tensor scales in the epilogue. The widening is
+    the fp16 wgmma GEMM, fp32 accumulation, the per-tensor scales in the epilogue. The widening is
     part of every call (and of its timing)."""
     from ... import device
-    from .._launch import ensure_int32, smem_function
 
     what = "NVFP4 v04 (fp16 + wgmma)"
     M, N, K = check_blockscaled("nvfp4", x, x_scales, w, w_scales, out, x_global, w_global, what=what)
     xp = require_cupy(x, x_scales, w, w_scales, out, x_global, w_global, what=what)
     device.require("wgmma", what, alternative="blockscaled/v02_nvfp4_gemv (M <= 16) or blockscaled/v01_nvfp4_numba")
-    blocks = cdiv(M, 128) * cdiv(N, 256)
-    check_grid(what, (blocks,), ("M*N",))
-    ensure_int32("M*N", M * N)
-    ensure_int32("2*K (bytes of an fp16 row)", 2 * K)
+    d = fp16.tma_config({**V04_NVFP4_DEFINES, **(tuning or {})})
     out = alloc_out(xp, out, M, N)
-    d = {**V04_NVFP4_DEFINES, **(tuning or {})}
-    smem = d["STAGES"] * (128 + 256) * 128 + 1024
-    fn = smem_function("blockscaled/v04_nvfp4_wgmma.cu", "nvfp4_wgmma", tuple(sorted(d.items())), smem, specific=True)
-    fn((blocks,), (256,), (widen_nvfp4(x, x_scales), x_global, widen_nvfp4(w, w_scales), w_global, out,
-                           np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
-    return out
+    return fp16.tma_launch("blockscaled/v04_nvfp4_wgmma.cu", widen_nvfp4(x, x_scales), x_global,
+                             widen_nvfp4(w, w_scales), w_global, out, M, N, K, d, what)
 
 
 # --------------------------------------------------------------------------
@@ -334,9 +327,9 @@ register(id="blockscaled/v04_nvfp4_wgmma", family="blockscaled", fmt="nvfp4", op
          launch=nvfp4_wgmma, source="blockscaled/v04_nvfp4_wgmma.cu", archs=("sm_90a",), specific=True,
          defines=V04_NVFP4_DEFINES, requires="wgmma",
          promises=("wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16", "wgmma.commit_group.sync.aligned",
-                   "wgmma.wait_group.sync.aligned", "fence.proxy.async.shared::cta", "cp.async.cg.shared.global"),
-         description="e2m1 x UE4M3 widened to fp16 (exact) in one pass, then int8/v09's wgmma tiles as m64n256k16 "
-                     "fp16 with fp32 accumulators, the per-tensor scales in the epilogue")
+                   "wgmma.wait_group.sync.aligned", "cp.async.bulk.tensor.2d"),
+         description="e2m1 x UE4M3 widened to fp16 (exact) in one pass, then the lab's fp16 TMA + wgmma GEMM "
+                     "(fp16/v05), the per-tensor scales in the epilogue")
 
 #: CUDA sources that are not variants (see quantize.AUXILIARY_SOURCES)
 AUXILIARY_WIDEN = {"blockscaled/e2m1_to_e4m3.cu": (ARCHS_ALL, ("ld.global.nc.v4", "st.global.v4"), ()),

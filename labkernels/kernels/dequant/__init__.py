@@ -14,6 +14,7 @@ None for symmetric int4). Variants in teaching order:
     v06  mma.sync, weights re-laid out offline, skinny M   (any M; best for M <= 16)
     v07  mma.sync, 128x128 tiles, 3-stage cp.async         (GEMM)
     v08  W8A16 GEMV, int8 per-channel
+    v09  weights dequantized once to fp16, then fp16/v05's TMA + wgmma GEMM  (GEMM, sm_90a)
 
 v06 and v07 take their weights in *fragment order* (:func:`prepack_w4`), made
 once, offline, as a model loader would; the registry's ``prepare`` step does it
@@ -28,6 +29,7 @@ from ...errors import UnsupportedDevice, check_array, check_divisible
 from ...registry import register
 from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, ensure_int32,
                        require_cupy, smem_function, torch_op_available)
+from .. import fp16
 from . import v01_gemv_numba
 
 ARCHS_ALL = build.TARGETS  # every target NVRTC builds for
@@ -248,6 +250,43 @@ def gemm_mma(x, qweight, scales, zeros=None, out=None):
     return out
 
 
+#: v09: the fp16 GEMM's pipeline depth (fp16/v05_wgmma_tma.cu); 4 measured 1-7% faster than 3 at
+#: M = 4096 (benchmarks/tune_wgmma.py)
+WGMMA_DEFINES = {**fp16.TMA_DEFINES, "STAGES": 4}
+
+
+def widen_w4(qweight, scales, zeros=None, out=None, *, defines: dict | None = None):
+    """W4A16 weights -> fp16 ``[N, K]``, each ``(q - z) * s`` rounded once (v09's first kernel).
+    ``out``: an fp16 ``[N, K]`` CuPy array to write into; K % 8 == 0."""
+    import cupy
+
+    N, K = qweight.shape[0], 2 * qweight.shape[1]
+    if K % 8:
+        raise ValueError(f"W4A16 widening needs K to be a multiple of 8 (whole 32-bit words); got K={K}")
+    G = scales.shape[1]
+    if out is None:
+        out = cupy.empty((N, K), dtype=cupy.float16)
+    words = N * K // 8
+    d = fp16.tma_config(defines)  # the defines of the module the kernel is in
+    fn = build.get_function("dequant/v09_gemm_wgmma.cu", "w4a16_widen", d, specific=True)
+    fn((cdiv(words, 256),), (256,), (qweight, scales, _NULL if zeros is None else zeros, out, np.int64(words),
+                                      np.int32(K), np.int32(G)))
+    return out
+
+
+def gemm_wgmma(x, qweight, scales, zeros=None, out=None, *, tuning: dict | None = None):
+    """v09: the weights dequantized once into an fp16 scratch matrix, then the fp16 TMA + wgmma GEMM
+    (sm_90a). Both kernels run in every call (and its timing)."""
+    what = "W4A16 v09 (dequantize once + wgmma)"
+    M, N, K, G = check_w4(x, qweight, scales, zeros, out, k_multiple=8, what=what)
+    xp = require_cupy(x, qweight, scales, out, what=what)
+    device.require("wgmma", what, alternative="dequant/v07_gemm_mma")
+    d = fp16.tma_config({**WGMMA_DEFINES, **(tuning or {})})
+    out = alloc_out(xp, out, M, N)
+    wh = widen_w4(qweight, scales, zeros, defines=d)
+    return fp16.tma_launch("dequant/v09_gemm_wgmma.cu", x, None, wh, None, out, M, N, K, d, what)
+
+
 # --------------------------------------------------------------------------
 # torch's int4 weight-only kernel (tinygemm) as the library peer.
 # --------------------------------------------------------------------------
@@ -367,3 +406,7 @@ register(id="dequant/v08_w8a16_gemv", family="dequant", fmt="w8a16", op="gemv", 
          source="dequant/v08_w8a16_gemv.cu", archs=ARCHS_ALL, defines={**GEMV_DEFINES, "ROWS": 4}, max_m=GEMV_MAX_M,
          promises=("prmt.b32", "sub.f16x2", "ld.global.nc.v4"),
          description="W8A16: int8 per-channel, prmt magic-number conversion")
+register(id="dequant/v09_gemm_wgmma", family="dequant", fmt="w4a16", op="gemm", impl="cupy", launch=gemm_wgmma,
+         source="dequant/v09_gemm_wgmma.cu", archs=("sm_90a",), specific=True, defines=WGMMA_DEFINES, requires="wgmma",
+         promises=("lop3.b32", "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16", "cp.async.bulk.tensor.2d"),
+         description="weights dequantized once per call into fp16 (lop3, one pass), then fp16/v05's TMA + wgmma GEMM")

@@ -9,6 +9,7 @@ as uint8; ``x_scale`` [M, 1] and ``w_scale`` [N, 1] fp32). Variants in teaching 
     v02  GEMV, one warp per row; cvt.e4m3x2 on sm_89+, a bit trick below   (M <= 16)
     v03  mma.sync m16n8k32 e4m3, cp.async pipeline          (sm_89+; emulated on Hopper)
     v04  wgmma m64n128k32 e4m3, fp32 promotion per stage    (sm_90a: Hopper)
+    v05  v04 fed by TMA: producer + two consumer warpgroups, mbarriers, 128 x 192 tiles (sm_90a)
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ... import build, device
 from ...errors import UnsupportedDevice, check_array
 from ...registry import register
 from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, ensure_int32,
+                       tensor_map,
                        require_cupy, smem_function, torch_op_available)
 from ..int8 import V06_CONFIGS, v06_config, v06_smem
 from . import v01_naive_numba
@@ -36,7 +38,9 @@ HOPPER_FP8_ACC_BITS = 11
 GEMV_DEFINES = {"WARPS": 4, "UNROLL": 4}
 #: v04: promote every stage of 128 k (promoting every 256 k already left 0.23% error at K = 528
 #: on the H100, over the fp8 tolerance); 4 stages. See benchmarks/NOTES.md.
-V04_DEFINES = {"STAGES": 4, "PROMOTE": 1, "KSUB": 1}
+#: WGS 3 (192 x 128 tiles) measured 8-15% faster at 8192^3; v04 keeps MXFP8 v04's 128 x 128 tiles so
+#: that the two differ only in the block scaling (v05 is the fast FP8 GEMM)
+V04_DEFINES = {"STAGES": 4, "PROMOTE": 1, "KSUB": 1, "WGS": 2}
 
 
 def check_fp8(x, x_scale, w, w_scale, out, *, max_m=None, k_multiple=1, what="FP8 kernel"):
@@ -112,14 +116,18 @@ def wgmma_gemm(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None):
     M, N, K = check_fp8(x, x_scale, w, w_scale, out, k_multiple=16, what=what)
     xp = require_cupy(x, x_scale, w, w_scale, out, what=what)
     device.require("wgmma", what, alternative="fp8/v03_mma_sync")
-    blocks = cdiv(M, 128) * cdiv(N, 128)
+    defines = {**V04_DEFINES, **(tuning or {})}
+    wgs = defines["WGS"]
+    smem = defines["STAGES"] * (64 * wgs + 128) * 128 * defines["KSUB"] + 1024
+    if wgs not in (2, 3) or smem > 227 * 1024:
+        raise ValueError(f"FP8 v04 tuning: WGS must be 2 or 3 and the stages fit 227 KB of shared memory "
+                         f"({smem} bytes with {defines})")
+    blocks = cdiv(M, 64 * wgs) * cdiv(N, 128)
     check_grid(what, (blocks,), ("M*N",))
     ensure_int32("M*N", M * N)
     out = alloc_out(xp, out, M, N)
-    defines = {**V04_DEFINES, **(tuning or {})}
-    smem = defines["STAGES"] * (128 + 128) * 128 * defines["KSUB"] + 1024
     fn = smem_function("fp8/v04_wgmma.cu", "fp8_wgmma", tuple(sorted(defines.items())), smem, specific=True)
-    fn((blocks,), (256,), _args(x, x_scale, w, w_scale, out, M, N, K), shared_mem=smem)
+    fn((blocks,), (128 * wgs,), _args(x, x_scale, w, w_scale, out, M, N, K), shared_mem=smem)
     return out
 
 
@@ -166,6 +174,36 @@ def torch_scaled_mm(x, x_scale, w, w_scale, one, out=None):
     return out
 
 
+#: v05: TMA pipeline depth and tile width (BN columns: 128, or 192 with the consumers' setmaxnreg);
+#: tuned at 8192^3 on the H100 (benchmarks/tune_wgmma.py): BN 192 1057-1126 TFLOP/s, BN 128 955-1029
+V05_DEFINES = {"STAGES": 3, "BN": 192}
+
+
+def v05_smem(d: dict) -> int:
+    return d["STAGES"] * (128 + d["BN"]) * 128 + 1024 + 16 * d["STAGES"]
+
+
+def wgmma_tma_gemm(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None):
+    """v05: v04's promotion on fp16/v05's TMA producer/consumer pipeline (sm_90a)."""
+    what = "FP8 v05 (TMA + wgmma)"
+    M, N, K = check_fp8(x, x_scale, w, w_scale, out, k_multiple=16, what=what)
+    xp = require_cupy(x, x_scale, w, w_scale, out, what=what)
+    device.require("wgmma", what, alternative="fp8/v03_mma_sync")
+    d = {**V05_DEFINES, **(tuning or {})}
+    if set(d) != set(V05_DEFINES) or d["BN"] not in (128, 192) or d["STAGES"] < 2 or v05_smem(d) > 227 * 1024:
+        raise ValueError(f"FP8 v05 tuning takes BN 128 or 192 and STAGES >= 2 within 227 KB of shared memory; "
+                         f"got {tuning}")
+    blocks = cdiv(M, 128) * cdiv(N, d["BN"])
+    check_grid(what, (blocks,), ("M*N",))
+    ensure_int32("M*N", M * N)
+    out = alloc_out(xp, out, M, N)
+    smem = v05_smem(d)
+    fn = smem_function("fp8/v05_wgmma_tma.cu", "fp8_wgmma_tma", tuple(sorted(d.items())), smem, specific=True)
+    fn((blocks,), (384,), (tensor_map(x, 128), x_scale, tensor_map(w, d["BN"]), w_scale, out,
+                           np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
+    return out
+
+
 # --------------------------------------------------------------------------
 # Registry.
 # --------------------------------------------------------------------------
@@ -192,3 +230,10 @@ register(id="fp8/v04_wgmma", family="fp8", fmt="fp8", op="gemm", impl="cupy", la
          acc_bits=HOPPER_FP8_ACC_BITS,
          promises=("wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3", "fence.proxy.async.shared::cta"),
          description="Hopper wgmma m64n128k32 e4m3, int8/v09's swizzled pipeline, partial sums promoted to fp32")
+register(id="fp8/v05_wgmma_tma", family="fp8", fmt="fp8", op="gemm", impl="cupy", launch=wgmma_tma_gemm,
+         source="fp8/v05_wgmma_tma.cu", archs=("sm_90a",), specific=True, defines=V05_DEFINES, requires="wgmma",
+         acc_bits=HOPPER_FP8_ACC_BITS,
+         promises=("wgmma.mma_async.sync.aligned.m64n192k32.f32.e4m3.e4m3", "cp.async.bulk.tensor.2d",
+                   "mbarrier.try_wait.parity", "setmaxnreg.inc.sync.aligned.u32"),
+         description="v04's per-stage fp32 promotion on a TMA producer warpgroup and two decoupled consumers "
+                     "(mbarriers), 128 x 192 tiles")

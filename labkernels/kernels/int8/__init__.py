@@ -245,27 +245,36 @@ def mma_gemm(x, x_scale, w, w_scale, out=None, *, config: str | None = None):
                         out, M, N, K, raw, cfg, v06_smem(cfg))
 
 
-V09_DEFINES = {"STAGES": 4}
+#: v09: stages of the cp.async pipeline, warpgroups per block ((64 * WGS) x 256 tiles)
+V09_DEFINES = {"STAGES": 4, "WGS": 2}
 
 
-def v09_smem(stages: int = V09_DEFINES["STAGES"]) -> int:
-    return stages * (128 + 256) * 128 + 1024
+def v09_smem(cfg: dict | None = None) -> int:
+    """Dynamic shared memory of v09 with ``cfg`` (default :data:`V09_DEFINES`): the stages' A and B
+    tiles plus 1 KB to align them to the 128-byte swizzle."""
+    cfg = {**V09_DEFINES, **(cfg or {})}
+    return cfg["STAGES"] * (64 * cfg["WGS"] + 256) * 128 + 1024
 
 
-def wgmma_gemm(x, x_scale, w, w_scale, out=None):
+def wgmma_gemm(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None):
     """v09: Hopper wgmma m64n256k32 int8, operands straight from swizzled shared memory (sm_90a)."""
     what = "A8W8 v09 (wgmma)"
     M, N, K, raw = check_a8w8(x, x_scale, w, w_scale, out, k_multiple=16, what=what)
     xp = require_cupy(x, x_scale, w, w_scale, out, what=what)
     device.require("wgmma", what, alternative="int8/v06_mma_gemm")
-    blocks = cdiv(M, 128) * cdiv(N, 256)
+    cfg = {**V09_DEFINES, **(tuning or {})}
+    if set(cfg) != set(V09_DEFINES) or cfg["WGS"] not in (2, 3) or cfg["STAGES"] < 3 or v09_smem(cfg) > 227 * 1024:
+        raise ValueError(f"A8W8 v09 tuning takes STAGES >= 3 and WGS 2 or 3 within 227 KB of shared memory "
+                         f"({v09_smem(cfg) if 'WGS' in cfg else '?'} bytes); got {tuning}")
+    wgs = cfg["WGS"]
+    blocks = cdiv(M, 64 * wgs) * cdiv(N, 256)
     check_grid(what, (blocks,), ("M*N",))
     ensure_int32("M*N", M * N)
     out = alloc_out(xp, out, M, N)
-    smem = v09_smem()
-    fn = smem_function("int8/v09_wgmma.cu", "a8w8_wgmma", tuple(sorted({**V09_DEFINES, "RAW": int(raw)}.items())),
+    smem = v09_smem(cfg)
+    fn = smem_function("int8/v09_wgmma.cu", "a8w8_wgmma", tuple(sorted({**cfg, "RAW": int(raw)}.items())),
                        smem, specific=True)  # sm_90a: wgmma
-    fn((blocks,), (256,), (x, x_scale, w, w_scale, out, np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
+    fn((blocks,), (128 * wgs,), (x, x_scale, w, w_scale, out, np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
     return out
 
 

@@ -1,8 +1,9 @@
 // v09_wgmma — A8W8 GEMM with Hopper's warpgroup MMA (wgmma, sm_90a only).
 //
 // Computes  Y[m, n] = (sum_k X[m, k] * W[n, k]) * sx[m] * sw[n]   (as v02, any M)
-// Block: 2 warpgroups (256 threads) over a 128 x 256 tile of Y; each warpgroup owns
-// 64 x 256 outputs: one wgmma m64n256k32 per 32 values of k, 128 int32 per thread.
+// Block: WGS warpgroups (default 2: 256 threads) over a (64 * WGS) x 256 tile of Y; each
+// warpgroup owns 64 x 256 outputs: one wgmma m64n256k32 per 32 values of k, 128 int32 per
+// thread. (WGS = 3 measured no faster: fp16/v04_wgmma.cu's header says why.)
 // Grid: one dimension, grouped block order as v06.
 //
 // Bound: MMA at the wgmma int8 rate (measured by ceilings/wgmma_rate.cu), which mma.sync
@@ -21,11 +22,15 @@
 // while the next tile is issued. cp.async writes shared memory through the generic
 // proxy and wgmma reads it through the async proxy: fence.proxy.async orders the two.
 //
-// Expects: #define STAGES, RAW. Needs K % 16 == 0. Dynamic shared memory:
-// STAGES * (128 + 256) * 128 + 1024 bytes (the extra 1 KB aligns the tiles to the swizzle).
+// Expects: #define STAGES, RAW, WGS (default 2). Needs K % 16 == 0. Dynamic shared memory:
+// STAGES * (64 * WGS + 256) * 128 + 1024 bytes (the extra 1 KB aligns the tiles to the swizzle).
 #include "lab.cuh"
 
-#define BM 128
+#ifndef WGS
+#define WGS 2                     // warpgroups: each owns 64 rows of the tile
+#endif
+#define THREADS (128 * WGS)
+#define BM (64 * WGS)
 #define BN 256
 #define BK 128                    // bytes (= k) per stage: one 128-byte swizzle row
 #define A_STAGE (BM * BK)         // bytes
@@ -58,7 +63,7 @@ __device__ __forceinline__ void wgmma_s8_m64n256k32(int (&d)[128], unsigned long
         : "l"(da), "l"(db), "r"(accumulate));
 }
 
-extern "C" __global__ void __launch_bounds__(256, 1)
+extern "C" __global__ void __launch_bounds__(THREADS, 1)
 a8w8_wgmma(const signed char* __restrict__ X, const __half* __restrict__ SX,
            const signed char* __restrict__ W, const __half* __restrict__ SW,
            out_t* __restrict__ Y, int M, int N, int K)
@@ -81,15 +86,16 @@ a8w8_wgmma(const signed char* __restrict__ X, const __half* __restrict__ SX,
         unsigned char* as = As + slot * A_STAGE;
         unsigned char* bs = Bs + slot * B_STAGE;
 #pragma unroll
-        for (int i = 0; i < BM * 8 / 256; ++i) {
-            const int e = tid + 256 * i, r = e >> 3, c = e & 7, k = kc * BK + 16 * c;
+        for (int i = 0; i < BM * 8 / THREADS; ++i) {
+            const int e = tid + THREADS * i, r = e >> 3, c = e & 7, k = kc * BK + 16 * c;
             const bool ok = m0 + r < M && k < K;
             cp_async16(as + r * BK + 16 * (c ^ (r & 7)), ok ? (const void*)(X + (size_t)(m0 + r) * K + k) : (const void*)X,
                        ok ? 16 : 0);
         }
 #pragma unroll
-        for (int i = 0; i < BN * 8 / 256; ++i) {
-            const int e = tid + 256 * i, r = e >> 3, c = e & 7, k = kc * BK + 16 * c;
+        for (int i = 0; i < (BN * 8 + THREADS - 1) / THREADS; ++i) {  // 3 warpgroups: 5 1/3 chunks a thread
+            const int e = tid + THREADS * i, r = e >> 3, c = e & 7, k = kc * BK + 16 * c;
+            if (BN * 8 % THREADS && e >= BN * 8) break;
             const bool ok = n0 + r < N && k < K;
             cp_async16(bs + r * BK + 16 * (c ^ (r & 7)), ok ? (const void*)(W + (size_t)(n0 + r) * K + k) : (const void*)W,
                        ok ? 16 : 0);
