@@ -309,6 +309,28 @@ show_kernel("dequant/v07_gemm_mma", ["cp.async.cg.shared.global", "cp.async.wait
 show_kernel("dequant/v08_w8a16_gemv", ["prmt.b32", "sub.f16x2", "ld.global.nc.v4"])
 
 # %% [markdown]
+# ### v09 — dequantize once, then Hopper's fp16 GEMM (large `M`, sm_90a)
+#
+# v07 dequantizes every weight again for each 128 rows of `M`, beside its `mma.sync`s, and on
+# Hopper `mma.sync` itself is capped well below the Tensor Cores' rate. At large `M` each weight
+# feeds thousands of multiply-adds, so v09 turns the trade around: one memory-bound kernel
+# (`w4a16_widen`, the same `lop3` conversion as v04) writes the dequantized weights once per call
+# into an fp16 scratch matrix, and the lab's fp16 GEMM for Hopper (`fp16/v05_wgmma_tma`: tiles
+# copied by the tensor memory accelerator, `wgmma` from shared memory, a producer warpgroup and
+# two consumers synchronized by mbarriers) does the rest. The widening costs N·K·2.5 bytes of
+# traffic, a few percent at `M` = 4096 and most of the time at small `M` — which is why v04 and v06
+# stay the kernels for decode. The price is memory: a full fp16 copy of the weights.
+
+# %%
+v09 = registry.get("dequant/v09_gemm_wgmma")
+print(f"{v09.id}: {v09.description}")
+display(build.show_source(v09.source))
+print(f"PTX for sm_90a (the arch-specific target wgmma needs), #defines {v09.defines}:")
+print(build.ptx_summary(build.compile_file(v09.source, "sm_90a", v09.defines).ptx,
+                        ["lop3.b32", "cp.async.bulk.tensor.2d", "mbarrier.try_wait.parity",
+                         "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16"], max_lines=2))
+
+# %% [markdown]
 # ## Check before timing
 #
 # Every check draws fresh random inputs (the seed is printed, so a failure can be reproduced),
