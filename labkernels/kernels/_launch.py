@@ -6,6 +6,7 @@ given); (3) launch. Kernels never see a bad argument.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 
 import numpy as np
@@ -151,9 +152,10 @@ def _tensor_map_cached(ptr: int, rows: int, row_bytes: int, box_rows: int, devic
                            f"box 128 x {box_rows}")
     host = np.frombuffer(ctypes.string_at(addr, 128), dtype=np.uint8).copy()
     with cupy.cuda.Device(device_id):
-        return cupy.asarray(host), buf
+        return cupy.asarray(host)
 
 
+@functools.lru_cache(maxsize=1)
 def _libcuda():
     import ctypes
 
@@ -166,6 +168,15 @@ def _libcuda():
     return lib
 
 
+def _release_tensor_maps():
+    """Free the cached maps' device memory while CuPy is still whole: a CuPy array that lives in a
+    module-level cache would otherwise be freed during interpreter teardown."""
+    _tensor_map_cached.cache_clear()
+
+
+atexit.register(_release_tensor_maps)
+
+
 def tensor_map(a, box_rows: int):
     """A TMA tensor map (in device memory, 128 bytes) of the C-contiguous 2-D CuPy array ``a`` seen as
     [rows, row bytes] uint8, with a box of 128 bytes x ``box_rows`` rows and the 128-byte swizzle.
@@ -174,7 +185,7 @@ def tensor_map(a, box_rows: int):
     rows, row_bytes = a.shape[0], a.shape[1] * a.itemsize
     if row_bytes % 16 or a.data.ptr % 16:
         raise ValueError(f"a TMA tensor map needs 16-byte aligned rows; got rows of {row_bytes} bytes")
-    return _tensor_map_cached(int(a.data.ptr), int(rows), int(row_bytes), int(box_rows), a.device.id)[0]
+    return _tensor_map_cached(int(a.data.ptr), int(rows), int(row_bytes), int(box_rows), a.device.id)
 
 
 __all__ = ["array_module", "require_cupy", "check_xw", "alloc_out", "cdiv", "ensure_int32", "check_grid",

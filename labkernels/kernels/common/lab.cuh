@@ -165,6 +165,18 @@ __device__ __forceinline__ float e8m0_to_f32(unsigned c)
 __device__ __forceinline__ float to_f32(__half h) { return __half2float(h); }
 __device__ __forceinline__ float to_f32(float f) { return f; }
 
+// Y[m, n], Y[m, n + 1] of a row-major [., N] fp16 output, from fp32, skipping columns past N:
+// one 4-byte store when both exist and are 4-byte aligned (N even), else one per element.
+__device__ __forceinline__ void store_f16x2(__half* Y, int m, int n, int N, float y0, float y1)
+{
+    if (n + 1 < N && (N & 1) == 0) {
+        *reinterpret_cast<__half2*>(Y + (size_t)m * N + n) = __floats2half2_rn(y0, y1);
+    } else {
+        if (n < N) Y[(size_t)m * N + n] = __float2half(y0);
+        if (n + 1 < N) Y[(size_t)m * N + n + 1] = __float2half(y1);
+    }
+}
+
 // Grouped block order for a GEMM on a 1-D grid: block b computes output tile (tm, tn) so that
 // consecutive blocks walk `group_m` row tiles down a column of tiles before moving right.
 // Blocks resident at the same time then share a few tiles of X and W, which come from L2

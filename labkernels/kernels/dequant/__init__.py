@@ -257,7 +257,8 @@ WGMMA_DEFINES = {**fp16.TMA_DEFINES, "STAGES": 4}
 
 def widen_w4(qweight, scales, zeros=None, out=None, *, defines: dict | None = None):
     """W4A16 weights -> fp16 ``[N, K]``, each ``(q - z) * s`` rounded once (v09's first kernel).
-    ``out``: an fp16 ``[N, K]`` CuPy array to write into; K % 8 == 0."""
+    ``out``: an fp16 ``[N, K]`` CuPy array to write into; K % 8 == 0. ``defines``: the GEMM's tuning
+    of the call, so that both kernels come from one build of v09's module."""
     import cupy
 
     N, K = qweight.shape[0], 2 * qweight.shape[1]
@@ -267,7 +268,7 @@ def widen_w4(qweight, scales, zeros=None, out=None, *, defines: dict | None = No
     if out is None:
         out = cupy.empty((N, K), dtype=cupy.float16)
     words = N * K // 8
-    d = fp16.tma_config(defines)  # the defines of the module the kernel is in
+    d = fp16.tma_config({**WGMMA_DEFINES, **(defines or {})})  # v09's module: built once for both kernels
     fn = build.get_function("dequant/v09_gemm_wgmma.cu", "w4a16_widen", d, specific=True)
     fn((cdiv(words, 256),), (256,), (qweight, scales, _NULL if zeros is None else zeros, out, np.int64(words),
                                       np.int32(K), np.int32(G)))

@@ -12,7 +12,7 @@ import numpy as np
 from ... import build, device
 from ...registry import register
 from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, ensure_int32,
-                       require_cupy, tensor_map)
+                       require_cupy, smem_function, tensor_map)
 from . import v01_naive_numba
 
 ALL_ARCHS = build.TARGETS  # every target NVRTC builds for
@@ -93,19 +93,23 @@ def wgmma_config(tuning: dict | None) -> dict:
     return d
 
 
+def _grid(what, M, N, K, bm):
+    """Blocks of the fp16 wgmma GEMMs ((bm x 256) tiles, 1-D grid), after checking what they need."""
+    if K % 8:
+        raise ValueError(f"{what} needs K to be a multiple of 8 (16-byte chunks of fp16 rows); got K={K}")
+    blocks = cdiv(M, bm) * cdiv(N, 256)
+    check_grid(what, (blocks,), ("M*N",))
+    ensure_int32("M*N", M * N)
+    ensure_int32("2*K (bytes of an fp16 row)", 2 * K)
+    return blocks
+
+
 def wgmma_launch(source, x, x_global, w, w_global, out, M, N, K, defines, what):
     """Launch the fp16 wgmma GEMM (kernel ``fp16_wgmma`` of ``source``: fp16/v04_wgmma.cu or a file
     that includes it) on fp16 X [M, K], W [N, K] into ``out``; ``x_global``/``w_global``: the
     per-tensor fp32 scales of a TENSOR_SCALE build, else None."""
-    from .._launch import smem_function
-
-    if K % 8:
-        raise ValueError(f"{what} needs K to be a multiple of 8 (16-byte chunks of fp16 rows); got K={K}")
     wgs = defines["WGS"]
-    blocks = cdiv(M, 64 * wgs) * cdiv(N, 256)
-    check_grid(what, (blocks,), ("M*N",))
-    ensure_int32("M*N", M * N)
-    ensure_int32("2*K (bytes of an fp16 row)", 2 * K)
+    blocks = _grid(what, M, N, K, 64 * wgs)
     smem = wgmma_smem(defines)
     fn = smem_function(source, "fp16_wgmma", tuple(sorted(defines.items())), smem, specific=True)
     fn((blocks,), (128 * wgs,), (x, _NULL if x_global is None else x_global, w, _NULL if w_global is None else w_global,
@@ -145,14 +149,7 @@ def tma_config(tuning: dict | None) -> dict:
 
 def tma_launch(source, x, x_global, w, w_global, out, M, N, K, defines, what):
     """Launch the TMA fp16 GEMM (kernel ``fp16_wgmma_tma`` of ``source``) on fp16 X [M, K], W [N, K]."""
-    from .._launch import smem_function
-
-    if K % 8:
-        raise ValueError(f"{what} needs K to be a multiple of 8 (16-byte rows for the tensor maps); got K={K}")
-    blocks = cdiv(M, 128) * cdiv(N, 256)
-    check_grid(what, (blocks,), ("M*N",))
-    ensure_int32("M*N", M * N)
-    ensure_int32("2*K (bytes of an fp16 row)", 2 * K)
+    blocks = _grid(what, M, N, K, 128)
     smem = tma_smem(defines)
     fn = smem_function(source, "fp16_wgmma_tma", tuple(sorted(defines.items())), smem, specific=True)
     fn((blocks,), (384,), (tensor_map(x, 128), _NULL if x_global is None else x_global, tensor_map(w, 256),

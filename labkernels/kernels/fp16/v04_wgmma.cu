@@ -22,7 +22,7 @@
 //
 // Expects: #define STAGES (>= 3), WGS (2 or 3). Needs K % 8 == 0 (16-byte chunks of fp16 rows).
 // Dynamic shared memory: STAGES * (64 * WGS + 256) * 128 + 1024 bytes (1 KB to align the swizzle).
-#include "lab.cuh"
+#include "wgmma.cuh"
 
 #ifndef WGS
 #define WGS 2                     // warpgroups: each owns 64 rows of the tile
@@ -37,42 +37,6 @@
 #define A_STAGE (BM * BK)         // bytes
 #define B_STAGE (BN * BK)
 #define GROUP_M 8
-
-#define X8(F, i) F(i), F(i + 1), F(i + 2), F(i + 3), F(i + 4), F(i + 5), F(i + 6), F(i + 7)
-#define ACC(i) "+f"(d[i])
-
-// D (+)= A·B for a 64 x 256 x 16 fp16 tile of one warpgroup, both operands K-major in shared
-// memory (trans-a = trans-b = 0), no negation (scale-a = scale-b = 1); `accumulate` = 0 overwrites D.
-__device__ __forceinline__ void wgmma_f16_m64n256k16(float (&d)[128], unsigned long long da, unsigned long long db,
-                                                     int accumulate)
-{
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
-        "%128, %129, p, 1, 1, 0, 0;\n}\n"
-        : X8(ACC, 0), X8(ACC, 8), X8(ACC, 16), X8(ACC, 24), X8(ACC, 32), X8(ACC, 40), X8(ACC, 48), X8(ACC, 56),
-          X8(ACC, 64), X8(ACC, 72), X8(ACC, 80), X8(ACC, 88), X8(ACC, 96), X8(ACC, 104), X8(ACC, 112), X8(ACC, 120)
-        : "l"(da), "l"(db), "r"(accumulate));
-}
-
-// One pipeline stage of a K-major operand, by the block's threads: bytes k0..k0+127 of rows
-// row0..row0+ROWS-1 of a [rows, KB]-byte matrix G, 16-byte chunk c of tile row r stored at chunk
-// c ^ (r % 8) of a 128-byte shared row: the 128-byte swizzle the descriptors announce. Rows past
-// `rows` and chunks past a row's end are zero-filled: they add 0 to the sums.
-template <int ROWS>
-__device__ __forceinline__ void load_rows_swizzled(unsigned char* s, const unsigned char* G, int row0, int rows, int KB,
-                                                   int k0, int tid)
-{
-#pragma unroll
-    for (int i = 0; i < (ROWS * 8 + THREADS - 1) / THREADS; ++i) {  // 3 warpgroups: 5 1/3 chunks of B a thread
-        const int e = tid + THREADS * i, r = e >> 3, c = e & 7, k = k0 + 16 * c;
-        if (ROWS * 8 % THREADS && e >= ROWS * 8) break;
-        const bool ok = row0 + r < rows && k < KB;
-        cp_async16(s + r * BK + 16 * (c ^ (r & 7)), ok ? (const void*)(G + (size_t)(row0 + r) * KB + k) : (const void*)G,
-                   ok ? 16 : 0);
-    }
-}
 
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
 fp16_wgmma(const __half* __restrict__ Xh, const float* __restrict__ XG,
@@ -96,8 +60,8 @@ fp16_wgmma(const __half* __restrict__ Xh, const float* __restrict__ XG,
     const int KC = (KB + BK - 1) / BK;
 
     auto load_stage = [&](int slot, int kc) {
-        load_rows_swizzled<BM>(As + slot * A_STAGE, X, m0, M, KB, kc * BK, tid);
-        load_rows_swizzled<BN>(Bs + slot * B_STAGE, W, n0, N, KB, kc * BK, tid);
+        load_rows_swizzled<BM, THREADS>(As + slot * A_STAGE, X, m0, M, KB, kc * BK, tid);
+        load_rows_swizzled<BN, THREADS>(Bs + slot * B_STAGE, W, n0, N, KB, kc * BK, tid);
     };
 
     float d[128];
@@ -152,12 +116,7 @@ fp16_wgmma(const __half* __restrict__ Xh, const float* __restrict__ XG,
         for (int i = 0; i < 32; ++i) {
             const int n = n0 + 8 * i + 2 * (lane & 3);
             const float y0 = d[4 * i + 2 * h] * g, y1 = d[4 * i + 2 * h + 1] * g;
-            if (n + 1 < N && (N & 1) == 0) {
-                *reinterpret_cast<__half2*>(Y + (size_t)m * N + n) = __floats2half2_rn(y0, y1);
-            } else {
-                if (n < N) Y[(size_t)m * N + n] = __float2half(y0);
-                if (n + 1 < N) Y[(size_t)m * N + n + 1] = __float2half(y1);
-            }
+            store_f16x2(Y, m, n, N, y0, y1);
         }
     }
 }

@@ -24,7 +24,7 @@
 //
 // Expects: #define STAGES (2..4). Needs K % 8 == 0 (tensor-map rows are multiples of 16 bytes).
 // Dynamic shared memory: STAGES * (128 + 256) * 128 + 1024 + 16 * STAGES bytes.
-#include "lab.cuh"
+#include "wgmma.cuh"
 
 #ifndef TENSOR_SCALE
 #define TENSOR_SCALE 0
@@ -35,21 +35,6 @@
 #define A_STAGE (BM * BK)
 #define B_STAGE (BN * BK)
 #define GROUP_M 8
-
-#define X8(F, i) F(i), F(i + 1), F(i + 2), F(i + 3), F(i + 4), F(i + 5), F(i + 6), F(i + 7)
-#define ACC(i) "+f"(d[i])
-
-// D (+)= A·B for a 64 x 256 x 16 fp16 tile of one warpgroup, both operands K-major in shared memory.
-__device__ __forceinline__ void wgmma_f16_m64n256k16(float (&d)[128], unsigned long long da, unsigned long long db)
-{
-    asm volatile(
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
-        "%128, %129, 1, 1, 1, 0, 0;\n"
-        : X8(ACC, 0), X8(ACC, 8), X8(ACC, 16), X8(ACC, 24), X8(ACC, 32), X8(ACC, 40), X8(ACC, 48), X8(ACC, 56),
-          X8(ACC, 64), X8(ACC, 72), X8(ACC, 80), X8(ACC, 88), X8(ACC, 96), X8(ACC, 104), X8(ACC, 112), X8(ACC, 120)
-        : "l"(da), "l"(db));
-}
 
 extern "C" __global__ void __launch_bounds__(384, 1)
 fp16_wgmma_tma(const void* __restrict__ TX, const float* __restrict__ XG,
@@ -70,27 +55,12 @@ fp16_wgmma_tma(const void* __restrict__ TX, const float* __restrict__ XG,
     const int tid = threadIdx.x, wg = tid >> 7, t = tid & 127, warp = t >> 5, lane = t & 31;
     const int KC = (2 * K + BK - 1) / BK;
 
-    if (tid == 0) {
-        for (int s = 0; s < STAGES; ++s) {
-            mbar_init(&full[s], 1);   // the producer's arrive (+ the bytes of its two copies)
-            mbar_init(&empty[s], 8);  // one arrive per consumer warp
-        }
-        asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // visible to the copy engine
-    }
+    if (tid == 0) tma_pipeline_init<STAGES>(full, empty, 8);  // 8 consumer warps release each slot
     __syncthreads();
 
     if (wg == 0) {
         asm volatile("setmaxnreg.dec.sync.aligned.u32 40;");
-        if (t == 0) {
-            for (int kc = 0; kc < KC; ++kc) {
-                const int s = kc % STAGES;
-                // A slot is reused once both consumers have finished the stage STAGES earlier.
-                if (kc >= STAGES) mbar_wait(&empty[s], ((kc / STAGES) & 1) ^ 1);
-                mbar_arrive_expect_tx(&full[s], A_STAGE + B_STAGE);
-                tma_load_2d(As + s * A_STAGE, TX, kc * BK, m0, &full[s]);
-                tma_load_2d(Bs + s * B_STAGE, TW, kc * BK, n0, &full[s]);
-            }
-        }
+        if (t == 0) tma_produce<STAGES, A_STAGE, B_STAGE>(As, Bs, TX, TW, m0, n0, KC, full, empty);
     } else {
         asm volatile("setmaxnreg.inc.sync.aligned.u32 232;");
         const int c = wg - 1;  // consumer: rows 64c..64c+63 of the tile
@@ -106,7 +76,7 @@ fp16_wgmma_tma(const void* __restrict__ TX, const float* __restrict__ XG,
             wgmma_fence();
 #pragma unroll
             for (int ks = 0; ks < BK / 32; ++ks)  // 16 fp16 = 32 bytes along k = +2 in the address field
-                wgmma_f16_m64n256k16(d, da + 2 * ks, db + 2 * ks);
+                wgmma_f16_m64n256k16(d, da + 2 * ks, db + 2 * ks, 1);
             wgmma_commit();
             wgmma_wait<1>();  // the group of kc - 1 is done: its slot goes back to the producer
             fence_operands(d);
@@ -130,12 +100,7 @@ fp16_wgmma_tma(const void* __restrict__ TX, const float* __restrict__ XG,
             for (int i = 0; i < 32; ++i) {
                 const int n = n0 + 8 * i + 2 * (lane & 3);
                 const float y0 = d[4 * i + 2 * h] * g, y1 = d[4 * i + 2 * h + 1] * g;
-                if (n + 1 < N && (N & 1) == 0) {
-                    *reinterpret_cast<__half2*>(Y + (size_t)m * N + n) = __floats2half2_rn(y0, y1);
-                } else {
-                    if (n < N) Y[(size_t)m * N + n] = __float2half(y0);
-                    if (n + 1 < N) Y[(size_t)m * N + n + 1] = __float2half(y1);
-                }
+                store_f16x2(Y, m, n, N, y0, y1);
             }
         }
     }

@@ -32,7 +32,7 @@
 // own scales: sum += d * sx[m, b] * sw[n, b]. The scales travel with the stage in shared
 // memory as fp32 (SC_STAGE more bytes a stage), converted once per block instead of once
 // per thread that reads them.
-#include "lab.cuh"
+#include "wgmma.cuh"
 
 #ifndef MX
 #define MX 0
@@ -61,26 +61,6 @@ typedef float scale_t;               // fp32 [., 1]
 #define A_STAGE (A_ATOM * KSUB)
 #define B_STAGE (B_ATOM * KSUB)
 #define GROUP_M 8
-
-// D (+)= A·B for a 64 x 128 x 32 e4m3 tile of one warpgroup, operands in shared memory;
-// accumulate = 0 starts D from zero.
-__device__ __forceinline__ void wgmma_e4m3_m64n128k32(float (&d)[64], unsigned long long da, unsigned long long db,
-                                                      int accumulate)
-{
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1;\n}\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-        : "l"(da), "l"(db), "r"(accumulate));
-}
 
 #if MX
 // D (+)= A·B for a 64 x 64 x 32 e4m3 tile (half of the 128 columns): 32 accumulators.
@@ -293,12 +273,7 @@ fp8_wgmma(const unsigned char* __restrict__ X, const scale_t* __restrict__ SX,
             const int n = n0 + 8 * i + 2 * (lane & 3);
             const float y0 = sum[4 * i + 2 * h] * sx * (n < N ? COL_SCALE(n) : 0.f);
             const float y1 = sum[4 * i + 2 * h + 1] * sx * (n + 1 < N ? COL_SCALE(n + 1) : 0.f);
-            if (n + 1 < N && (N & 1) == 0) {
-                *reinterpret_cast<__half2*>(Y + (size_t)m * N + n) = __floats2half2_rn(y0, y1);
-            } else {
-                if (n < N) Y[(size_t)m * N + n] = __float2half(y0);
-                if (n + 1 < N) Y[(size_t)m * N + n + 1] = __float2half(y1);
-            }
+            store_f16x2(Y, m, n, N, y0, y1);
         }
     }
 }

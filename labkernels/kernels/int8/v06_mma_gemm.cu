@@ -158,12 +158,7 @@ KERNEL_NAME(const elem_t* __restrict__ X, const scale_t* __restrict__ SX,
 #else
                 const float y0 = (float)acc[i][j][2 * h] * sx * (n < N ? to_f32(SW[n]) : 0.f);
                 const float y1 = (float)acc[i][j][2 * h + 1] * sx * (n + 1 < N ? to_f32(SW[n + 1]) : 0.f);
-                if (n + 1 < N && (N & 1) == 0) {  // 4-byte aligned only when N is even
-                    *reinterpret_cast<__half2*>(Y + (size_t)m * N + n) = __floats2half2_rn(y0, y1);
-                } else {
-                    if (n < N) Y[(size_t)m * N + n] = __float2half(y0);
-                    if (n + 1 < N) Y[(size_t)m * N + n + 1] = __float2half(y1);
-                }
+                store_f16x2(Y, m, n, N, y0, y1);
 #endif
             }
         }

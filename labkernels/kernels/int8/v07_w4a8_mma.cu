@@ -144,12 +144,7 @@ w4a8_mma(const signed char* __restrict__ X, const __half* __restrict__ SX,
             for (int j = 0; j < 4; ++j) {
                 const int n = (nt0 + 4 * wn + j) * 8 + 2 * (lane & 3);
                 const float y0 = accf[i][j][2 * h] * sx, y1 = accf[i][j][2 * h + 1] * sx;
-                if (n + 1 < N && (N & 1) == 0) {
-                    *reinterpret_cast<__half2*>(Y + (size_t)m * N + n) = __floats2half2_rn(y0, y1);
-                } else {
-                    if (n < N) Y[(size_t)m * N + n] = __float2half(y0);
-                    if (n + 1 < N) Y[(size_t)m * N + n + 1] = __float2half(y1);
-                }
+                store_f16x2(Y, m, n, N, y0, y1);
             }
         }
     }

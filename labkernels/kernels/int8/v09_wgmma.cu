@@ -24,7 +24,7 @@
 //
 // Expects: #define STAGES, RAW, WGS (default 2). Needs K % 16 == 0. Dynamic shared memory:
 // STAGES * (64 * WGS + 256) * 128 + 1024 bytes (the extra 1 KB aligns the tiles to the swizzle).
-#include "lab.cuh"
+#include "wgmma.cuh"
 
 #ifndef WGS
 #define WGS 2                     // warpgroups: each owns 64 rows of the tile
@@ -81,25 +81,12 @@ a8w8_wgmma(const signed char* __restrict__ X, const __half* __restrict__ SX,
     const int tid = threadIdx.x, wg = tid >> 7, t = tid & 127, warp = t >> 5, lane = t & 31;
     const int KC = (K + BK - 1) / BK;
 
-    // 16-byte chunk c of tile row r goes to chunk c ^ (r % 8): the 128-byte swizzle.
+    // 16-byte chunk c of tile row r goes to chunk c ^ (r % 8): the 128-byte swizzle (wgmma.cuh).
     auto load_stage = [&](int slot, int kc) {
-        unsigned char* as = As + slot * A_STAGE;
-        unsigned char* bs = Bs + slot * B_STAGE;
-#pragma unroll
-        for (int i = 0; i < BM * 8 / THREADS; ++i) {
-            const int e = tid + THREADS * i, r = e >> 3, c = e & 7, k = kc * BK + 16 * c;
-            const bool ok = m0 + r < M && k < K;
-            cp_async16(as + r * BK + 16 * (c ^ (r & 7)), ok ? (const void*)(X + (size_t)(m0 + r) * K + k) : (const void*)X,
-                       ok ? 16 : 0);
-        }
-#pragma unroll
-        for (int i = 0; i < (BN * 8 + THREADS - 1) / THREADS; ++i) {  // 3 warpgroups: 5 1/3 chunks a thread
-            const int e = tid + THREADS * i, r = e >> 3, c = e & 7, k = kc * BK + 16 * c;
-            if (BN * 8 % THREADS && e >= BN * 8) break;
-            const bool ok = n0 + r < N && k < K;
-            cp_async16(bs + r * BK + 16 * (c ^ (r & 7)), ok ? (const void*)(W + (size_t)(n0 + r) * K + k) : (const void*)W,
-                       ok ? 16 : 0);
-        }
+        load_rows_swizzled<BM, THREADS>(As + slot * A_STAGE, reinterpret_cast<const unsigned char*>(X), m0, M, K,
+                                        kc * BK, tid);
+        load_rows_swizzled<BN, THREADS>(Bs + slot * B_STAGE, reinterpret_cast<const unsigned char*>(W), n0, N, K,
+                                        kc * BK, tid);
     };
 
     int d[128];
@@ -156,12 +143,7 @@ a8w8_wgmma(const signed char* __restrict__ X, const __half* __restrict__ SX,
 #else
             const float y0 = (float)a * sx * (n < N ? __half2float(SW[n]) : 0.f);
             const float y1 = (float)b * sx * (n + 1 < N ? __half2float(SW[n + 1]) : 0.f);
-            if (n + 1 < N && (N & 1) == 0) {
-                *reinterpret_cast<__half2*>(Y + (size_t)m * N + n) = __floats2half2_rn(y0, y1);
-            } else {
-                if (n < N) Y[(size_t)m * N + n] = __float2half(y0);
-                if (n + 1 < N) Y[(size_t)m * N + n + 1] = __float2half(y1);
-            }
+            store_f16x2(Y, m, n, N, y0, y1);
 #endif
         }
     }

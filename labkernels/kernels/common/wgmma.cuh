@@ -1,0 +1,118 @@
+// wgmma.cuh — building blocks of the lab's Hopper GEMMs (sm_90a): the warpgroup MMA instructions
+// they use, the cp.async stage loader of the 128-byte-swizzled tiles, and the TMA producer.
+// The one-instruction helpers (descriptors, fences, mbarriers, TMA copies) are in lab.cuh.
+#pragma once
+#include "lab.cuh"
+
+#define X8(F, i) F(i), F(i + 1), F(i + 2), F(i + 3), F(i + 4), F(i + 5), F(i + 6), F(i + 7)
+#define ACC(i) "+f"(d[i])
+
+// D (+)= A·B for a 64 x 256 x 16 fp16 tile of one warpgroup, both operands K-major in shared
+// memory (trans-a = trans-b = 0), no negation (scale-a = scale-b = 1); `accumulate` = 0 overwrites D.
+__device__ __forceinline__ void wgmma_f16_m64n256k16(float (&d)[128], unsigned long long da, unsigned long long db,
+                                                     int accumulate)
+{
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127}, "
+        "%128, %129, p, 1, 1, 0, 0;\n}\n"
+        : X8(ACC, 0), X8(ACC, 8), X8(ACC, 16), X8(ACC, 24), X8(ACC, 32), X8(ACC, 40), X8(ACC, 48), X8(ACC, 56),
+          X8(ACC, 64), X8(ACC, 72), X8(ACC, 80), X8(ACC, 88), X8(ACC, 96), X8(ACC, 104), X8(ACC, 112), X8(ACC, 120)
+        : "l"(da), "l"(db), "r"(accumulate));
+}
+#undef ACC
+#undef X8
+
+// D (+)= A·B for a 64 x 128 x 32 e4m3 tile of one warpgroup, operands in shared memory;
+// accumulate = 0 starts D from zero.
+__device__ __forceinline__ void wgmma_e4m3_m64n128k32(float (&d)[64], unsigned long long da, unsigned long long db,
+                                                      int accumulate)
+{
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p, 1, 1;\n}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : "l"(da), "l"(db), "r"(accumulate));
+}
+
+// D (+)= A·B for a 64 x 192 x 32 e4m3 tile of one warpgroup, operands in shared memory;
+// accumulate = 0 starts D from zero.
+__device__ __forceinline__ void wgmma_e4m3_m64n192k32(float (&d)[96], unsigned long long da, unsigned long long db,
+                                                      int accumulate)
+{
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %98, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n192k32.f32.e4m3.e4m3 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95}, %96, %97, p, 1, 1;\n}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]),
+          "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]),
+          "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]),
+          "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]),
+          "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
+        : "l"(da), "l"(db), "r"(accumulate));
+}
+
+// One pipeline stage of a K-major operand, by the block's NTHREADS threads: bytes k0..k0+127 of rows
+// row0..row0+ROWS-1 of a [rows, KB]-byte matrix G, 16-byte chunk c of tile row r stored at chunk
+// c ^ (r % 8) of a 128-byte shared row: the 128-byte swizzle the descriptors announce. Rows past
+// `rows` and chunks past a row's end are zero-filled: they add 0 to the sums.
+template <int ROWS, int NTHREADS>
+__device__ __forceinline__ void load_rows_swizzled(unsigned char* s, const unsigned char* G, int row0, int rows, int KB,
+                                                   int k0, int tid)
+{
+#pragma unroll
+    for (int i = 0; i < (ROWS * 8 + NTHREADS - 1) / NTHREADS; ++i) {  // 3 warpgroups: 5 1/3 chunks of B a thread
+        const int e = tid + NTHREADS * i, r = e >> 3, c = e & 7, k = k0 + 16 * c;
+        if (ROWS * 8 % NTHREADS && e >= ROWS * 8) break;
+        const bool ok = row0 + r < rows && k < KB;
+        cp_async16(s + r * 128 + 16 * (c ^ (r & 7)), ok ? (const void*)(G + (size_t)(row0 + r) * KB + k) : (const void*)G,
+                   ok ? 16 : 0);
+    }
+}
+
+// The TMA pipeline's mbarriers, by one thread before the block's first barrier: full[s] completes
+// when the producer has arrived and the bytes of its copies have landed; empty[s] when each of
+// `consumer_warps` warps has arrived after its MMAs read slot s.
+template <int NSTAGES>
+__device__ __forceinline__ void tma_pipeline_init(unsigned long long* full, unsigned long long* empty,
+                                                  unsigned consumer_warps)
+{
+    for (int s = 0; s < NSTAGES; ++s) {
+        mbar_init(&full[s], 1);
+        mbar_init(&empty[s], consumer_warps);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");  // visible to the copy engine
+}
+
+// The producer (one thread): for each stage of 128 bytes of k, wait until the consumers have
+// released slot kc % NSTAGES (the stage NSTAGES earlier), announce the bytes, and copy the A box
+// (rows m0.. of TX) and the B box (rows n0.. of TW) into it.
+template <int NSTAGES, int A_BYTES, int B_BYTES>
+__device__ __forceinline__ void tma_produce(unsigned char* As, unsigned char* Bs, const void* TX, const void* TW,
+                                            int m0, int n0, int KC, unsigned long long* full,
+                                            unsigned long long* empty)
+{
+    for (int kc = 0; kc < KC; ++kc) {
+        const int s = kc % NSTAGES;
+        if (kc >= NSTAGES) mbar_wait(&empty[s], ((kc / NSTAGES) & 1) ^ 1);
+        mbar_arrive_expect_tx(&full[s], A_BYTES + B_BYTES);
+        tma_load_2d(As + s * A_BYTES, TX, kc * 128, m0, &full[s]);
+        tma_load_2d(Bs + s * B_BYTES, TW, kc * 128, n0, &full[s]);
+    }
+}
