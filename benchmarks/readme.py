@@ -126,6 +126,19 @@ def int8_table() -> str:
             qv = f"{w4[m]['time_us'] / q['time_us']:.2f}×" if q and m in w4 else "—"
             out.append(f"| {N}×{K} | {m} | `{r['kernel'].split('/')[1]}` | {r['time_us']:.1f} | {r['tflops']:.0f} | "
                        f"{r['pct_of_bound']:.0f}% ({r['bound_kind']}) | {v8} | {v16} | {qk} | {qt} | {qv} |")
+    at = {(r["kernel"], r["N"], r["M"]): r for r in recs}
+    rows = []
+    for N, K in d["shapes"]:
+        for m in (4096, 8192):
+            v10, v06, lib = (at.get((k, N, m)) for k in ("int8/v10_mma_tma", "int8/v06_mma_gemm",
+                                                        "int8/v00_torch_int_mm"))
+            if v10 and v06 and lib:
+                rows.append(f"{N}×{K}, M = {m}: {v10['tflops']:.0f} TOP/s, {lib['time_us'] / v10['time_us']:.2f}× "
+                            f"`torch._int_mm` (v06: {lib['time_us'] / v06['time_us']:.2f}×)")
+    if rows:
+        out += ["", "The lab's fastest `mma.sync` GEMM is `int8/v10_mma_tma`: v06's m16n8k32 and `ldmatrix` fed by a "
+                "TMA producer through mbarriers, fragments a k-step ahead, a persistent grid (same run as its peer): "
+                + "; ".join(rows) + "."]
     return "\n".join(out)
 
 

@@ -57,6 +57,9 @@ class Variant:
     #: fp8 Tensor Cores: ~13-14, DeepSeek-V3 report), so the check also allows
     #: 2**-acc_bits * (largest |product|) per output; None: a full fp32 accumulator
     acc_bits: int | None = None
+    #: the instruction path whose rate bounds it (runner.kernel_path), where ``requires`` names
+    #: another: a mma.sync kernel that needs Hopper for its loads, say; None: the one it implies
+    path: str | None = None
 
     @property
     def name(self) -> str:

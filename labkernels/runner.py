@@ -126,7 +126,9 @@ _PATH_OF_REQUIREMENT = {"wgmma": "wgmma", "dp4a": "dp4a", "wmma_s8": "wmma", "wm
 def kernel_path(v: "registry.Variant") -> str:
     """The MMA path whose rate bounds ``v``: a library peer's, or that of the instruction it is
     built on (wgmma, WMMA, dp4a); the lab's mma.sync otherwise."""
-    return "library" if v.reference else _PATH_OF_REQUIREMENT.get(v.requires, "mma_sync")
+    if v.reference:
+        return "library"
+    return v.path or _PATH_OF_REQUIREMENT.get(v.requires, "mma_sync")
 
 
 def _bound_params(work: Workload) -> dict:

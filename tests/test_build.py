@@ -23,6 +23,8 @@ MICROBENCHMARKS = {
         "sm_90": ["mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32", "dp4a.s32.s32",
                   "wmma.mma.sync.aligned.row.col.m16n16k16.s32.s8.s8.s32"],
     },
+    "ceilings/read_stream.cu": {"sm_75": ["ld.global.nc.L1::no_allocate.v4.u32"],
+                                "sm_90": ["ld.global.nc.L1::no_allocate.L2::256B.v4.u32"]},
     "ceilings/wgmma_rate.cu": {
         "sm_90a": ["wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16", "wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8",
                    "wgmma.mma_async.sync.aligned.m64n256k32.f32.e4m3.e4m3", "wgmma.commit_group", "wgmma.wait_group",

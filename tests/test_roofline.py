@@ -127,7 +127,8 @@ def test_each_kernel_is_bounded_by_the_instruction_it_is_built_on():
 
     expect = {"int8/v01_dp4a_numba": "dp4a", "int8/v02_dp4a_gemv": "dp4a", "int8/v03_dp4a_gemm": "dp4a",
               "int8/v04_wmma": "wmma", "dequant/v05_gemm_wmma": "wmma", "int8/v05_mma_m8n8k16": "mma_sync",
-              "int8/v06_mma_gemm": "mma_sync", "int8/v09_wgmma": "wgmma", "fp8/v04_wgmma": "wgmma",
+              "int8/v06_mma_gemm": "mma_sync", "int8/v09_wgmma": "wgmma", "int8/v10_mma_tma": "mma_sync",
+              "fp8/v04_wgmma": "wgmma",
               "int8/v00_torch_int_mm": "library"}
     for vid, path in expect.items():
         assert runner.kernel_path(registry.get(vid)) == path, vid

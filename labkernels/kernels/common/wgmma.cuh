@@ -86,6 +86,20 @@ __device__ __forceinline__ void load_rows_swizzled(unsigned char* s, const unsig
     }
 }
 
+// The shared memory of a TMA pipeline, carved from the kernel's dynamic shared memory: NSTAGES A
+// tiles, NSTAGES B tiles, then each stage's full and empty mbarriers. The tiles start 1024-byte
+// aligned: the 128-byte swizzle pattern repeats every 1024 bytes and is anchored to the address
+// (the launchers ask for 1 KB more than the tiles and barriers for this).
+template <int NSTAGES, int A_BYTES, int B_BYTES>
+__device__ __forceinline__ void tma_stages_layout(unsigned char* smem_raw, unsigned char*& As, unsigned char*& Bs,
+                                                  unsigned long long*& full, unsigned long long*& empty)
+{
+    As = smem_raw + ((1024 - (smem_u32(smem_raw) & 1023)) & 1023);
+    Bs = As + NSTAGES * A_BYTES;
+    full = reinterpret_cast<unsigned long long*>(Bs + NSTAGES * B_BYTES);
+    empty = full + NSTAGES;
+}
+
 // The TMA pipeline's mbarriers, by one thread before the block's first barrier: full[s] completes
 // when the producer has arrived and the bytes of its copies have landed; empty[s] when each of
 // `consumer_warps` warps has arrived after its MMAs read slot s.
@@ -101,16 +115,17 @@ __device__ __forceinline__ void tma_pipeline_init(unsigned long long* full, unsi
 }
 
 // The producer (one thread): for each stage of 128 bytes of k, wait until the consumers have
-// released slot kc % NSTAGES (the stage NSTAGES earlier), announce the bytes, and copy the A box
-// (rows m0.. of TX) and the B box (rows n0.. of TW) into it.
+// released slot it % NSTAGES (the stage NSTAGES earlier), announce the bytes, and copy the A box
+// (rows m0.. of TX) and the B box (rows n0.. of TW) into it. `it0` counts the stages this block
+// has produced before (a block that computes several tiles goes on where the last one stopped).
 template <int NSTAGES, int A_BYTES, int B_BYTES>
 __device__ __forceinline__ void tma_produce(unsigned char* As, unsigned char* Bs, const void* TX, const void* TW,
                                             int m0, int n0, int KC, unsigned long long* full,
-                                            unsigned long long* empty)
+                                            unsigned long long* empty, int it0 = 0)
 {
     for (int kc = 0; kc < KC; ++kc) {
-        const int s = kc % NSTAGES;
-        if (kc >= NSTAGES) mbar_wait(&empty[s], ((kc / NSTAGES) & 1) ^ 1);
+        const int it = it0 + kc, s = it % NSTAGES;
+        if (it >= NSTAGES) mbar_wait(&empty[s], ((it / NSTAGES) & 1) ^ 1);
         mbar_arrive_expect_tx(&full[s], A_BYTES + B_BYTES);
         tma_load_2d(As + s * A_BYTES, TX, kc * 128, m0, &full[s]);
         tma_load_2d(Bs + s * B_BYTES, TW, kc * 128, n0, &full[s]);

@@ -44,12 +44,9 @@ fp8_wgmma_tma(const void* __restrict__ TX, const float* __restrict__ SX,
               __half* __restrict__ Y, int M, int N, int K)
 {
     extern __shared__ unsigned char smem_raw[];
-    // The swizzle pattern repeats every 1024 bytes and is anchored to the address: align.
-    unsigned char* smem = smem_raw + ((1024 - (smem_u32(smem_raw) & 1023)) & 1023);
-    unsigned char* As = smem;
-    unsigned char* Bs = smem + STAGES * A_STAGE;
-    unsigned long long* full = reinterpret_cast<unsigned long long*>(Bs + STAGES * B_STAGE);
-    unsigned long long* empty = full + STAGES;
+    unsigned char *As, *Bs;
+    unsigned long long *full, *empty;
+    tma_stages_layout<STAGES, A_STAGE, B_STAGE>(smem_raw, As, Bs, full, empty);
 
     int tile_m, tile_n;
     grouped_tile(blockIdx.x, (M + BM - 1) / BM, (N + BN - 1) / BN, GROUP_M, tile_m, tile_n);

@@ -14,6 +14,7 @@ Variants in teaching order:
     v05  mma.sync m8n8k16 + ldmatrix                         (sm_75+: T4)
     v06  mma.sync m16n8k32, cp.async pipeline, big warp tiles (sm_80+)
     v09  wgmma m64n256k32, swizzled shared memory            (sm_90a: Hopper)
+    v10  v06's mma.sync fed by TMA: producer + 8 consumer warps (sm_90a)
 
 W4A8 (int4 weights, int8 activations, int8 Tensor Cores) from
 ``problems["w4a8"]`` (``qweight`` packed int4 as W4A16's, symmetric; ``scales``
@@ -36,7 +37,7 @@ from ... import build, device
 from ...errors import UnsupportedDevice, check_array
 from ...registry import register
 from .._launch import (alloc_out, array_module, cdiv, check_grid, check_simulator_work, check_xw, ensure_int32,
-                       require_cupy, smem_function, torch_op_available)
+                       require_cupy, smem_function, tensor_map, torch_op_available)
 from . import v01_dp4a_numba
 
 ARCHS_ALL = build.TARGETS  # every target NVRTC builds for
@@ -275,6 +276,47 @@ def wgmma_gemm(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None):
     fn = smem_function("int8/v09_wgmma.cu", "a8w8_wgmma", tuple(sorted({**cfg, "RAW": int(raw)}.items())),
                        smem, specific=True)  # sm_90a: wgmma
     fn((blocks,), (128 * wgs,), (x, x_scale, w, w_scale, out, np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
+    return out
+
+
+#: v10: TMA pipeline depth, tile width (a 128 x BN block tile, warp tiles of 64 x BN/4), the grouped
+#: order's GROUP_M, PIPE (1: fragments loaded a k-step ahead, across stages) and PERSIST (1: one
+#: block per SM walking the tiles; 0: one block per tile). Tuned at 8192^3 on the H100
+#: (benchmarks/tune_int8.py, NOTES.md): these 995 TOP/s; PERSIST 0 948, PIPE 0 920, both 0 880.
+V10_DEFINES = {"STAGES": 4, "BN": 256, "GROUP_M": 16, "PIPE": 1, "PERSIST": 1}
+
+
+def v10_smem(cfg: dict | None = None) -> int:
+    """Dynamic shared memory of v10: the stages' tiles, 1 KB to align them to the 128-byte
+    swizzle, and the stages' two mbarriers."""
+    cfg = {**V10_DEFINES, **(cfg or {})}
+    return cfg["STAGES"] * (128 + cfg["BN"]) * 128 + 1024 + 16 * cfg["STAGES"]
+
+
+def mma_tma_gemm(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None):
+    """v10: v06's mma.sync m16n8k32 and ldmatrix, tiles delivered by TMA to 8 consumer warps
+    through mbarriers (sm_90a; ``tuning`` overrides V10_DEFINES)."""
+    what = "A8W8 v10 (mma.sync fed by TMA)"
+    M, N, K, raw = check_a8w8(x, x_scale, w, w_scale, out, k_multiple=16, what=what)
+    xp = require_cupy(x, x_scale, w, w_scale, out, what=what)
+    device.require("wgmma", what, alternative="int8/v06_mma_gemm")  # TMA + setmaxnreg: sm_90a
+    cfg = {**V10_DEFINES, **(tuning or {})}
+    if set(cfg) != set(V10_DEFINES) or cfg["BN"] not in (128, 256) or not 2 <= cfg["STAGES"] <= 4 \
+            or cfg["PERSIST"] not in (0, 1) or cfg["PIPE"] not in (0, 1) or cfg["GROUP_M"] not in (1, 2, 4, 8, 16, 32) \
+            or v10_smem(cfg) > 227 * 1024:
+        raise ValueError(f"A8W8 v10 tuning takes BN 128 or 256, STAGES 2..4 within 227 KB of shared memory, "
+                         f"GROUP_M a power of two up to 32, PIPE and PERSIST 0 or 1; got {tuning}")
+    tiles = cdiv(M, 128) * cdiv(N, cfg["BN"])
+    blocks = min(tiles, device.gpu().sms) if cfg["PERSIST"] else tiles
+    check_grid(what, (blocks,), ("M*N",))
+    ensure_int32("M*N", M * N)
+    out = alloc_out(xp, out, M, N)
+    smem = v10_smem(cfg)
+    defines = {k: v for k, v in cfg.items() if k != "PERSIST"}  # PERSIST only sizes the grid
+    fn = smem_function("int8/v10_mma_tma.cu", "a8w8_mma_tma", tuple(sorted({**defines, "RAW": int(raw)}.items())),
+                       smem, specific=True)  # sm_90a: setmaxnreg
+    fn((blocks,), (384,), (tensor_map(x, 128), x_scale, tensor_map(w, cfg["BN"]), w_scale, out,
+                           np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
     return out
 
 
@@ -520,6 +562,15 @@ register(id="int8/v09_wgmma", family="int8", fmt="a8w8", op="gemm", impl="cupy",
          promises=("wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8", "wgmma.commit_group.sync.aligned",
                    "wgmma.wait_group.sync.aligned", "fence.proxy.async.shared::cta", "cp.async.cg.shared.global"),
          description="Hopper wgmma m64n256k32 from 128-byte-swizzled shared memory, 2 warpgroups, 4-stage cp.async")
+
+register(id="int8/v10_mma_tma", family="int8", fmt="a8w8", op="gemm", impl="cupy", launch=mma_tma_gemm,
+         source="int8/v10_mma_tma.cu", archs=("sm_90a",), specific=True,
+         defines={**{k: v for k, v in V10_DEFINES.items() if k != "PERSIST"}, "RAW": 0},
+         requires="wgmma", path="mma_sync",
+         promises=(_MMA_S8, "ldmatrix.sync.aligned.m8n8.x4", "cp.async.bulk.tensor.2d", "mbarrier.try_wait.parity",
+                   "setmaxnreg.inc.sync.aligned.u32"),
+         description="v06's mma.sync m16n8k32 + ldmatrix fed by TMA: a producer warpgroup, 8 consumer warps, "
+                     "mbarriers, 128 x 256 tiles")
 
 #: CUDA sources that are not variants: (archs, promised PTX, NVRTC options) for the compile
 #: tests. The Numba device function is compiled relocatable (-rdc), as Numba's linker does.

@@ -8,10 +8,12 @@
 //
 // Bound: MMA at the wgmma int8 rate (measured by ceilings/wgmma_rate.cu), which mma.sync
 // cannot reach on Hopper.
-// Changed from v06: v06 is limited by shared-memory traffic, not by its MMAs. Every
-// warp copies its A and B fragments from shared memory into registers (ldmatrix)
-// before each mma.sync, so a warp reading 4 KB per 32 MMAs, times 8 warps, saturates
-// the 128 bytes per clock shared memory delivers. wgmma reads both operands straight
+// Changed from v06: the instruction. Every v06 warp copies its A and B fragments from
+// shared memory into registers (ldmatrix) before each mma.sync, 4 KB per 32 MMAs, and
+// mma.sync itself runs at ~65% of the Tensor Cores' int8 rate on Hopper. (What held v06
+// at half of even that was its barrier-bound pipeline, not the shared-memory traffic:
+// v10 feeds the same fragments through TMA and mbarriers and reaches 77% of it.)
+// wgmma reads both operands straight
 // from shared memory, once per warpgroup (4 warps), through a *matrix descriptor*:
 // the tile's address plus how its rows are laid out. The rows here are 128 bytes of
 // k, stored with the 128-byte swizzle the descriptor announces (16-byte chunk c of
