@@ -92,7 +92,8 @@ def main() -> int:
         run(["dequant/v04_gemv_lop3"], "w4a16", N, K, GEMV_MS)
         run(["int8/v02_dp4a_gemv"], "a8w8", N, K, GEMV_MS)
         # plain FP8 beside MXFP8: what the per-block scaling costs
-        run(["fp8/v02_gemv", "fp8/v04_wgmma", "fp8/v00_torch_scaled_mm"], "fp8", N, K, GEMV_MS + gemm_ms)
+        run(["fp8/v02_gemv", "fp8/v04_wgmma", "fp8/v05_wgmma_tma", "fp8/v00_torch_scaled_mm"], "fp8", N, K,
+            GEMV_MS + gemm_ms)
         run(["fp16/v00_cublas"], "fp16", N, K, GEMV_MS + gemm_ms)
     for fmt in FMTS:
         run([f"blockscaled/v01_{fmt}_numba"], fmt, *SHAPES[0], [1])
@@ -128,6 +129,12 @@ def main() -> int:
                 vs = f", torch._scaled_mm {lib.tflops:6.0f}" if lib else ""
                 print(f"  M={m:<5} MXFP8 {mx.tflops:6.0f} TFLOP/s ({mx.pct_of_bound:5.1f}% of its bound, "
                       f"{mx.bound_kind}), FP8 {f8.tflops:6.0f}{vs}: MXFP8 takes {mx.time_us / f8.time_us:4.2f}x")
+        print(f"N={N} K={K}, the same on the TMA pipeline (MXFP8 v07 against FP8 v05):")
+        for m in gemm_ms:
+            mx, f8 = (at.get((k, m)) for k in ("blockscaled/v07_mxfp8_tma", "fp8/v05_wgmma_tma"))
+            if mx and f8:
+                print(f"  M={m:<5} MXFP8 {mx.tflops:6.0f} TFLOP/s ({mx.pct_of_bound:5.1f}% of its bound, "
+                      f"{mx.bound_kind}), FP8 {f8.tflops:6.0f}: MXFP8 takes {mx.time_us / f8.time_us:4.2f}x")
         print(f"N={N} K={K}, the emulated FP4 GEMMs (widening included): MXFP4 v04 (e4m3, fp8 wgmma, FP32 rescale "
               f"per 32-k block), NVFP4 v04 (fp16 = element x block scale, fp16 wgmma):")
         for m in gemm_ms:

@@ -2,6 +2,7 @@
 
     python benchmarks/dequant.py --out DIR [--quick]
     python benchmarks/dequant.py --tune-only      # v04 GEMV at M = 1 over its load options
+    python benchmarks/dequant.py --tune-v10       # v10 tensor-core GEMV at M = 16 and 1, cuBLAS beside
 
 For N=K=8192 and N=28672, K=8192 (group 128): every W4A16 variant over M,
 cuBLAS fp16 (`cupy.matmul`) and torch's `_weight_int4pack_mm` measured in the
@@ -56,17 +57,59 @@ def tune(N: int, K: int) -> None:
               f"({nbytes / (t.median_us * 1e-6) / 1e9:5.0f} GB/s)", flush=True)
 
 
+def tune_v10(N: int, K: int) -> None:
+    """v10 (W4A16 tensor-core GEMV) at M = 16 and M = 1 over WARPS x TPW x KCH x STAGES, each
+    configuration's output compared with the default's (within 2^-8 of its largest), cuBLAS fp16 at the
+    same M timed in the same run."""
+    import itertools
+
+    import cupy
+    import numpy as np
+
+    from labkernels import problems
+    from labkernels.kernels import dequant
+
+    for M in (16, 1):
+        sets = []
+        for i in range(3):  # 3 x >= 35 MB rotate past the 50 MB L2
+            h = problems.get("w4a16").inputs(M, N, K, np.random.default_rng(i), group_size=128)
+            h["qweight"] = dequant.prepack_w4(h["qweight"])
+            sets.append({k: (cupy.asarray(v) if v is not None else None) for k, v in h.items()})
+        out = cupy.empty((M, N), cupy.float16)
+        ref = dequant.mma_gemv(**sets[0]).astype(cupy.float32)
+        nbytes = roofline.bytes_moved("w4a16", M, N, K, group_size=128)
+        w16 = [cupy.random.default_rng(i).standard_normal((N, K), dtype=cupy.float32).astype(cupy.float16)
+               for i in range(2)]  # 2 x 134 MB
+        x16 = sets[0]["x"]
+        c = bench.time_kernel(lambda w: cupy.matmul(x16, w.T), [(w,) for w in w16], iters=30, flush_l2=False)
+        print(f"  cuBLAS fp16 M={M} N={N} K={K}: {c.median_us:6.1f} us", flush=True)
+        del w16
+        for warps, tpw, kch, stages in itertools.product((4, 8), (1, 2, 4), (256, 512, 1024), (2, 3)):
+            tun = {"WARPS": warps, "TPW": tpw, "KCH": kch, "STAGES": stages, "HINT": 1}
+            if tpw * kch > 2048:
+                continue  # the double-buffered weights would spill
+            got = dequant.mma_gemv(**sets[0], out=out, tuning=tun).astype(cupy.float32)
+            err = float(cupy.abs(got - ref).max() / cupy.abs(ref).max())
+            assert err < 2.0**-8, (tun, err)
+            t = bench.time_kernel(lambda s: dequant.mma_gemv(**s, out=out, tuning=tun), [(s,) for s in sets],
+                                  iters=30, flush_l2=False)
+            print(f"  tune w4a16 v10 M={M} N={N} K={K} {tun}: {t.median_us:6.1f} us "
+                  f"({nbytes / (t.median_us * 1e-6) / 1e9:5.0f} GB/s, {c.median_us / t.median_us:4.2f}x cuBLAS fp16)",
+                  flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out")
     ap.add_argument("--quick", action="store_true", help="fewer M and iterations")
     ap.add_argument("--iters", type=int, default=30)
     ap.add_argument("--tune-only", action="store_true", help="time v04's load options at M = 1, then stop")
+    ap.add_argument("--tune-v10", action="store_true", help="time v10's tilings at M = 16 and 1, then stop")
     args = ap.parse_args()
     g = device.require_gpu("the dequant benchmark")
-    if args.tune_only:
+    if args.tune_only or args.tune_v10:
         for N, K in SHAPES:
-            tune(N, K)
+            (tune_v10 if args.tune_v10 else tune)(N, K)
         return 0
     if not args.out:
         ap.error("--out is required (unless --tune-only)")

@@ -162,20 +162,23 @@ def blockscaled_table() -> str:
                 out.append(f"| {N}×{K} | `{kid}` ({r['fmt']}) | {r['time_us']:.1f} | {r['gbps']:.0f} | "
                            f"{100 * r['gbps'] * 1e9 / bw:.0f}% | {cub['time_us'] / r['time_us']:.2f}× |")
     out += ["", "TFLOP/s of the Hopper GEMMs (`wgmma`): block scaling emulated against plain FP8 on the same "
-            "tiles, and cuBLASLt. MXFP4 is widened to e4m3 and runs the MXFP8 kernel; NVFP4 is widened to fp16 "
-            "with its block scales folded in (exact) and runs an fp16 `wgmma` GEMM with no per-block work.", "",
-            "| N×K | M | MXFP8 `v04_mxfp8_wgmma` | MXFP4 `v04_mxfp4_wgmma` | NVFP4 `v04_nvfp4_wgmma` | FP8 `v04_wgmma` "
-            "| `torch._scaled_mm` | MXFP8 time / FP8 time |", "|---|---|---|---|---|---|---|---|"]
+            "tiles and pipeline (v04 against FP8 v04: `cp.async`; v07 against FP8 v05: TMA, a producer and "
+            "decoupled consumer warpgroups), and cuBLASLt. MXFP4 is widened to e4m3 and runs the MXFP8 v04 "
+            "kernel; NVFP4 is widened to fp16 with its block scales folded in (exact) and runs an fp16 `wgmma` "
+            "GEMM with no per-block work.", "",
+            "| N×K | M | MXFP8 `v04` | FP8 `v04` | MXFP8 `v07_mxfp8_tma` | FP8 `v05_wgmma_tma` | MXFP4 `v04` "
+            "| NVFP4 `v04` | `torch._scaled_mm` | MXFP8 / FP8 time (v04, v07) |", "|---|---|---|---|---|---|---|---|---|---|"]
     cell = lambda r: f"{r['tflops']:.0f}" if r else "—"  # noqa: E731
     for N, K in d["shapes"]:
         at = {(r["kernel"], r["M"]): r for r in recs if (r["N"], r["K"]) == (N, K)}
         for m in (256, 4096, 8192):
-            mx, m4, nv, f8, lib = (at.get((k, m)) for k in (
-                "blockscaled/v04_mxfp8_wgmma", "blockscaled/v04_mxfp4_wgmma", "blockscaled/v04_nvfp4_wgmma",
-                "fp8/v04_wgmma", "fp8/v00_torch_scaled_mm"))
+            mx, f8, m7, f5, m4, nv, lib = (at.get((k, m)) for k in (
+                "blockscaled/v04_mxfp8_wgmma", "fp8/v04_wgmma", "blockscaled/v07_mxfp8_tma", "fp8/v05_wgmma_tma",
+                "blockscaled/v04_mxfp4_wgmma", "blockscaled/v04_nvfp4_wgmma", "fp8/v00_torch_scaled_mm"))
             if mx and f8:
-                out.append(f"| {N}×{K} | {m} | {cell(mx)} | {cell(m4)} | {cell(nv)} | {cell(f8)} | {cell(lib)} | "
-                           f"{mx['time_us'] / f8['time_us']:.2f}× |")
+                r7 = f", {m7['time_us'] / f5['time_us']:.2f}×" if m7 and f5 else ""
+                out.append(f"| {N}×{K} | {m} | {cell(mx)} | {cell(f8)} | {cell(m7)} | {cell(f5)} | {cell(m4)} | "
+                           f"{cell(nv)} | {cell(lib)} | {mx['time_us'] / f8['time_us']:.2f}×{r7} |")
     f = _load("fp8/fp8.json", RESULTS.parent / "h100-sxm-2026-11-27")
     fat = {(r["kernel"], r["N"], r["M"]): r for r in f["records"]}
     rows = []

@@ -331,6 +331,24 @@ print(build.ptx_summary(build.compile_file(v09.source, "sm_90a", v09.defines).pt
                          "wgmma.mma_async.sync.aligned.m64n256k16.f32.f16.f16"], max_lines=2))
 
 # %% [markdown]
+# ### v10 — v06's fragments as a GEMV: no split `K`, scales on fp32 sums (`M` ≤ 16)
+#
+# v06 gives each warp one 8-row tile of `W`, and so needs to split `K` across blocks to have enough
+# warps — and a second kernel to add the partial sums, which at ~40 µs a call costs a launch's
+# ~4 µs. v10 keeps the same fragment-ordered weights and `mma.sync` but lets each warp own `TPW`
+# tiles over all of `K`, so each `X` fragment from `ldmatrix` feeds `TPW` tiles' MMAs and one kernel
+# does everything. The group scales leave the inner loop: each group's products of `X` and the
+# exact integers `(q − z)` are summed in fp32, then scaled once per output (one FFMA per output and
+# group instead of one `HMUL2` per two weights). Measured on the H100 (NVIDIA H100 80GB HBM3,
+# `benchmarks/results/h100-sxm-2026-11-27/dequant/tune_w4a16_v10.log`): at `M` = 16, N = 28672,
+# K = 8192 it takes 83 µs, 1.98× cuBLAS fp16 (v06: 114 µs, 1.43×); at N = K = 8192 its 1024 tiles
+# give too few warps and it is no faster than cuBLAS (50 µs), where v06's split wins (40 µs).
+
+# %%
+show_kernel("dequant/v10_mma_gemv", ["mma.sync.aligned.m16n8k16", "ldmatrix.sync.aligned.m8n8.x4", "lop3.b32",
+                                     "ld.global.nc.L1::no_allocate.L2::256B.v4"])
+
+# %% [markdown]
 # ## Check before timing
 #
 # Every check draws fresh random inputs (the seed is printed, so a failure can be reproduced),
@@ -542,7 +560,7 @@ for N, K in SHAPES:
 
 # %%
 KEY = ["fp16/v00_cublas", "dequant/v00_torch_int4", "dequant/v04_gemv_lop3", "dequant/v06_mma_skinny",
-       "dequant/v07_gemm_mma", "dequant/v08_w8a16_gemv"]
+       "dequant/v10_mma_gemv", "dequant/v07_gemm_mma", "dequant/v08_w8a16_gemv"]
 N, K = SHAPES[0]
 pts = [r for r in RECORDS if (r["N"], r["K"]) == (N, K) and r["M"] in (1, 16, 256, 4096) and r["kernel"] in KEY]
 fig = plot.roofline_figure(CEIL, pts, precisions=["fp16"], show_alu=["w4a16"],

@@ -87,3 +87,33 @@ def test_fp4_gemv_load_tunings(fmt, tuning):
     for M, N, K in [(1, 129, 544), (3, 77, 96), (16, 72, 4128), (1, 1000, 8192)]:
         r = check.run_check(launch, fmt, M, N, K, name=f"{v.id} {tuning}", impl=v.impl, tol=v.tol)
         assert r.passed, str(r)
+
+
+V07_TUNINGS = [{"BN": 128, "STAGES": 4}, {"BN": 192, "STAGES": 4}, {"BN": 128, "STAGES": 2, "DUAL": 1},
+               {"BN": 192, "STAGES": 5}, {"BN": 128, "STAGES": 6}, {"BN": 192, "STAGES": 2},
+               {"BN": 192, "STAGES": 4, "PINGPONG": 1}, {"BN": 128, "STAGES": 2, "PINGPONG": 1},
+               {"BN": 192, "STAGES": 3, "PINGPONG": 1}, {"BN": 128, "STAGES": 4, "CONSUMERS": 3},
+               {"BN": 128, "STAGES": 2, "CONSUMERS": 3}, {"BN": 128, "STAGES": 4, "CONSUMERS": 3, "HALVES": 1},
+               {"BN": 128, "STAGES": 2, "HALVES": 1}]
+
+
+@pytest.mark.parametrize("tuning", V07_TUNINGS, ids=lambda t: "-".join(f"{k}{v}" for k, v in t.items()))
+def test_mxfp8_tma_tunings(tuning):
+    """v07 (TMA producer, decoupled consumers) at each tile width and pipeline depth it offers, DUAL,
+    PINGPONG, HALVES and the third consumer (192-row tiles) too: fewer stages than k-chunks and more, M, N, K
+    off every tile (M = 200, 385: 8 rows into a second 192-row tile, 1 into a third), K % 128 == 0 (the scales read as
+    4-byte words) and not (byte by byte), against the float64 reference into a poisoned output."""
+    from functools import partial
+
+    from labkernels.kernels import blockscaled
+
+    v = registry.get("blockscaled/v07_mxfp8_tma")
+    ok, why = v.runnable()
+    if not ok:
+        pytest.skip(why)
+    launch = partial(blockscaled.mxfp8_wgmma_tma, tuning=tuning)
+    for M, N, K in [(1, 8, 32), (130, 200, 544), (257, 520, 4128), (129, 392, 2048), (300, 200, 8192),
+                    (200, 136, 1056), (385, 264, 4096)]:
+        r = check.run_check(launch, "mxfp8", M, N, K, name=f"{v.id} {tuning}", impl=v.impl, tol=v.tol,
+                            acc_bits=v.acc_bits)
+        assert r.passed, str(r)

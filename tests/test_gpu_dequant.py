@@ -32,7 +32,7 @@ def test_w4a16_variant(v, group_size, zeros):
 
 
 def test_per_channel_k_not_a_multiple_of_32():
-    for vid in ["dequant/v02_gemv_warp", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma"]:
+    for vid in ["dequant/v02_gemv_warp", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma", "dequant/v10_mma_gemv"]:
         r = check.check_variant(registry.get(vid), 3, 40, 200, group_size=None, zeros=True)
         assert r.passed, str(r)
 
@@ -55,7 +55,7 @@ def test_w8a16():
 
 
 @pytest.mark.parametrize("vid", ["dequant/v04_gemv_lop3", "dequant/v06_mma_skinny", "dequant/v07_gemm_mma",
-                                 "dequant/v09_gemm_wgmma"])
+                                 "dequant/v09_gemm_wgmma", "dequant/v10_mma_gemv"])
 def test_same_result_twice(vid):
     """A race shows as a result that moves between runs on the same inputs."""
     import cupy
@@ -93,6 +93,31 @@ def test_v04_gemv_load_options(tuning):
     for M, N, K, params in [(1, 129, 544, {"group_size": 32}), (3, 77, 4096, {"group_size": 128, "zeros": True}),
                             (16, 72, 2048, {"group_size": 64}), (1, 1000, 8192, {"group_size": 128})]:
         r = check.run_check(launch, "w4a16", M, N, K, name=f"{v.id} {tuning}", impl=v.impl, tol=v.tol, **params)
+        assert r.passed, str(r)
+
+
+@pytest.mark.parametrize("tuning", [{"TPW": 1, "KCH": 1024}, {"TPW": 2, "KCH": 256, "STAGES": 3},
+                                    {"TPW": 4, "KCH": 512}, {"WARPS": 4, "TPW": 2, "KCH": 1024, "HINT": 0},
+                                    {"WARPS": 16, "TPW": 1, "KCH": 128, "STAGES": 3}], ids=str)
+def test_v10_gemv_tilings(tuning):
+    """v10 in other tilings (tiles a warp, chunk, X buffers, loads) against the float64 reference, with
+    and without zero points, group sizes 32 to per-channel, rows and chunks that end mid-tile, K shorter
+    than one chunk."""
+    from functools import partial
+
+    from labkernels.kernels import dequant
+
+    v = registry.get("dequant/v10_mma_gemv")
+    ok, why = v.runnable()
+    if not ok:
+        pytest.skip(why)
+    launch = partial(dequant.mma_gemv, tuning=tuning)
+    for M, N, K, params in [(1, 129, 544, {"group_size": 32}), (3, 77, 4096, {"group_size": 128, "zeros": True}),
+                            (16, 72, 2112, {"group_size": 64}), (16, 1000, 8192, {"group_size": 128}),
+                            (7, 300, 1000, {"group_size": None, "zeros": True}),
+                            (2, 24, 256, {"group_size": 128, "zeros": True})]:
+        r = check.run_check(launch, "w4a16", M, N, K, name=f"{v.id} {tuning}", impl=v.impl, tol=v.tol,
+                            prepare=v.prepare, **params)
         assert r.passed, str(r)
 
 

@@ -23,6 +23,9 @@ the layout of :mod:`labkernels.formats`). Variants in teaching order:
          NVFP4: element × UE4M3 scale widened to fp16 (exact, nvfp4_to_fp16.cu), then an fp16
          wgmma GEMM (int8/v09's tiles) with the per-tensor scales in its epilogue
     v05  native block-scaled mma.sync (sm_120a: RTX 50, RTX PRO 6000 Blackwell), native.py
+    v07  MXFP8 GEMM on Hopper, v04's per-block promotion on fp8/v05's TMA pipeline: a producer
+         warpgroup (TMA tiles, scales to shared memory as fp32) and two decoupled consumers, so one
+         promotes while the other's MMAs run (sm_90a)
 
 :func:`matmul` runs a problem on the best variant this GPU has: the native instruction where
 it exists, else the GEMV for small M, else Hopper's v04, else v01.
@@ -218,6 +221,74 @@ def mxfp8_wgmma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = Non
     return out
 
 
+#: v07: tile width (128, or 192 with the consumers' setmaxnreg), TMA pipeline depth, DUAL (BN 128 only:
+#: each block's wgmma issued before the previous block is promoted, two accumulator sets) and PINGPONG
+#: (the two consumers take turns to promote, named barriers). At 8192^3 on the H100
+#: (benchmarks/tune_mxfp8.py, two runs): BN 192 STAGES 4 403-408 TFLOP/s, STAGES 3 404, BN 128 373-375,
+#: BN 128 DUAL 398; PINGPONG slower: BN 192 330-341, BN 128 377-383 (v04 142, fp8/v05 1127-1133).
+#: CONSUMERS 3: a third consumer warpgroup (192-row tiles, 512 threads, 160 registers a consumer thread:
+#: BN 128 only, no DUAL or PINGPONG, STAGES 2 or 4: ptxas spills at 3 and 5). HALVES (BN 128): each
+#: block's MMA as two n64 halves committed apart. Measured (tune_mxfp8.py, same run): CONSUMERS 3
+#: STAGES 4 464 TFLOP/s (the default), STAGES 2 454, with HALVES 436; CONSUMERS 2 BN 192 404-411,
+#: BN 128 HALVES 391.
+V07_DEFINES = {"STAGES": 4, "BN": 128, "DUAL": 0, "PINGPONG": 0, "CONSUMERS": 3, "HALVES": 0}
+#: CONSUMERS = 3: the STAGES ptxas compiles without spilling at 160 registers a consumer thread
+V07_C3_STAGES = (2, 4)
+
+
+def v07_smem(d: dict) -> int:
+    """v07's dynamic shared memory: per stage the X and W tiles (128 bytes of k a row; 64 X rows a consumer
+    warpgroup), their 4 blocks' scales as fp32 and two mbarriers; 1024 bytes to align the tiles to the swizzle."""
+    rows = 64 * d.get("CONSUMERS", 2) + d["BN"]
+    return d["STAGES"] * (rows * 128 + 16 * rows + 16) + 1024
+
+
+def v07_config(tuning: dict | None) -> dict:
+    d = {**V07_DEFINES, **(tuning or {})}
+    if not (set(d) == set(V07_DEFINES) and all(isinstance(v, int) and not isinstance(v, bool) for v in d.values())):
+        raise ValueError(f"MXFP8 v07 tuning takes integer values for {', '.join(V07_DEFINES)} only; got {tuning}")
+    ok = (d["BN"] in (128, 192) and d["DUAL"] in (0, 1) and d["PINGPONG"] in (0, 1) and d["HALVES"] in (0, 1)
+          and d["CONSUMERS"] in (2, 3) and not (d["DUAL"] and (d["BN"] != 128 or d["PINGPONG"]))
+          and not (d["HALVES"] and (d["BN"] != 128 or d["DUAL"] or d["PINGPONG"]))
+          and d["STAGES"] >= 2 and v07_smem(d) <= 227 * 1024)
+    if not ok:
+        raise ValueError(f"MXFP8 v07 tuning takes BN 128 or 192, STAGES >= 2 within 227 KB of shared memory "
+                         f"(BN 192: up to 5, BN 128: up to 6; CONSUMERS 3: 2 or 4), DUAL 0 or 1 (1 only with BN 128 "
+                         f"and PINGPONG 0), PINGPONG 0 or 1, HALVES 0 or 1 (1 only with BN 128, DUAL 0, PINGPONG 0) "
+                         f"and CONSUMERS 2 or 3; got {tuning}")
+    if d["CONSUMERS"] == 3 and (d["BN"] != 128 or d["DUAL"] or d["PINGPONG"]):
+        raise ValueError(f"MXFP8 v07 CONSUMERS=3 leaves 160 registers a consumer thread (512 threads): it takes "
+                         f"BN 128 (64 accumulators + 64 sums), DUAL 0 and PINGPONG 0; got {tuning}")
+    if d["CONSUMERS"] == 3 and d["STAGES"] not in V07_C3_STAGES:
+        raise ValueError(f"MXFP8 v07 CONSUMERS=3 takes STAGES {' or '.join(map(str, V07_C3_STAGES))} (ptxas spills "
+                         f"the consumers' 160 registers at STAGES={d['STAGES']}); got {tuning}")
+    return d
+
+
+def mxfp8_wgmma_tma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = None):
+    """v07 MXFP8 GEMM on Hopper (sm_90a): v04's per-block promotion on fp8/v05's TMA producer/consumer
+    pipeline, the scales staged in shared memory as fp32 by the producer warpgroup."""
+    from ... import device
+    from .._launch import ensure_int32, smem_function, tensor_map
+
+    what = "MXFP8 v07 (TMA + wgmma)"
+    M, N, K = check_blockscaled("mxfp8", x, x_scales, w, w_scales, out, what=what)  # K % 32 == 0: TMA's 16
+    xp = require_cupy(x, x_scales, w, w_scales, out, what=what)
+    device.require("wgmma", what, alternative="blockscaled/v03_mxfp8_gemv (M <= 16) or blockscaled/v01_mxfp8_numba")
+    d = v07_config(tuning)
+    bm = 64 * d["CONSUMERS"]  # tile rows: 64 a consumer warpgroup
+    blocks = cdiv(M, bm) * cdiv(N, d["BN"])
+    check_grid(what, (blocks,), ("M*N",))
+    ensure_int32("M*N", M * N)
+    out = alloc_out(xp, out, M, N)
+    smem = v07_smem(d)
+    fn = smem_function("blockscaled/v07_mxfp8_tma.cu", "mxfp8_wgmma_tma", tuple(sorted(d.items())), smem,
+                       specific=True)
+    fn((blocks,), (128 * (1 + d["CONSUMERS"]),), (tensor_map(x, bm), x_scales, tensor_map(w, d["BN"]), w_scales, out,
+                           np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
+    return out
+
+
 def widen_e2m1(packed):
     """Packed e2m1 codes ``[R, C]`` (uint8, CuPy, C % 16 == 0) -> e4m3 codes ``[R, 2C]`` of the same values."""
     import cupy
@@ -317,6 +388,14 @@ register(id="blockscaled/v04_mxfp8_wgmma", family="blockscaled", fmt="mxfp8", op
          promises=("wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3", "ld.shared.v4.f32"),
          description="Hopper wgmma e4m3, one MX block per k-step, waited for and promoted with its E8M0 scales by FP32 FMAs")
 
+register(id="blockscaled/v07_mxfp8_tma", family="blockscaled", fmt="mxfp8", op="gemm", impl="cupy",
+         launch=mxfp8_wgmma_tma, source="blockscaled/v07_mxfp8_tma.cu", archs=("sm_90a",), specific=True,
+         defines=V07_DEFINES, requires="wgmma", acc_bits=HOPPER_FP8_ACC_BITS,
+         promises=("wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3", "cp.async.bulk.tensor.2d",
+                   "mbarrier.try_wait.parity", "setmaxnreg.inc.sync.aligned.u32"),
+         description="v04's per-block promotion on a TMA producer warpgroup (scales staged as fp32) and three "
+                     "decoupled consumers (mbarriers, 192 x 128 tiles): some promote while others' MMAs run")
+
 register(id="blockscaled/v04_mxfp4_wgmma", family="blockscaled", fmt="mxfp4", op="gemm", impl="cupy",
          launch=mxfp4_wgmma, source="blockscaled/v04_mxfp8_wgmma.cu", archs=("sm_90a",), specific=True,
          defines=V04_DEFINES, requires="wgmma", acc_bits=HOPPER_FP8_ACC_BITS,
@@ -346,7 +425,8 @@ AUXILIARY_SOURCES = {**_QUANTIZE_SOURCES, **AUXILIARY_WIDEN}
 # --------------------------------------------------------------------------
 
 #: per format, the emulated variants in order of preference after the native one
-_EMULATED = {"mxfp8": ("blockscaled/v03_mxfp8_gemv", "blockscaled/v04_mxfp8_wgmma", "blockscaled/v01_mxfp8_numba"),
+_EMULATED = {"mxfp8": ("blockscaled/v03_mxfp8_gemv", "blockscaled/v07_mxfp8_tma", "blockscaled/v04_mxfp8_wgmma",
+                       "blockscaled/v01_mxfp8_numba"),
              "mxfp4": ("blockscaled/v02_mxfp4_gemv", "blockscaled/v04_mxfp4_wgmma", "blockscaled/v01_mxfp4_numba"),
              "nvfp4": ("blockscaled/v02_nvfp4_gemv", "blockscaled/v04_nvfp4_wgmma", "blockscaled/v01_nvfp4_numba")}
 
@@ -354,7 +434,8 @@ _EMULATED = {"mxfp8": ("blockscaled/v03_mxfp8_gemv", "blockscaled/v04_mxfp8_wgmm
 def choose(fmt: str, M: int, K: int) -> str:
     """The id of the variant :func:`matmul` runs for ``fmt`` at ``M`` rows and depth ``K`` here:
     the native block-scaled MMA when the GPU has it, else the GEMV (M <= 16, K % 32 == 0),
-    else Hopper's wgmma GEMM (v04, sm_90a), else the Numba v01 (any GPU, or the simulator)."""
+    else Hopper's wgmma GEMM (MXFP8: v07 on the TMA pipeline; the others v04; sm_90a), else the
+    Numba v01 (any GPU, or the simulator)."""
     from ...registry import get
 
     fmt = check_choice("fmt", fmt, FORMATS)

@@ -15,6 +15,7 @@ None for symmetric int4). Variants in teaching order:
     v07  mma.sync, 128x128 tiles, 3-stage cp.async         (GEMM)
     v08  W8A16 GEMV, int8 per-channel
     v09  weights dequantized once to fp16, then fp16/v05's TMA + wgmma GEMM  (GEMM, sm_90a)
+    v10  v06's fragments as a GEMV: no split K, scales on fp32 sums  (GEMV on the Tensor Cores, M <= 16)
 
 v06 and v07 take their weights in *fragment order* (:func:`prepack_w4`), made
 once, offline, as a model loader would; the registry's ``prepare`` step does it
@@ -236,6 +237,52 @@ def mma_skinny(x, qweight, scales, zeros=None, out=None):
     return out
 
 
+#: v10: the tensor-core GEMV's tuning for a matrix of ``nt`` n8 tiles (N / 8): two tiles a warp where
+#: that still gives the SMs enough warps, else one with longer chunks. Tuned on the H100 at M = 16
+#: (benchmarks/dequant.py --tune-v10, NOTES.md).
+def V10_TUNING(nt: int) -> dict:  # noqa: N802 (a table, like the other families' V.._TUNING)
+    if nt >= 2048:
+        return {"WARPS": 8, "TPW": 2, "KCH": 512, "STAGES": 2, "HINT": 1}
+    return {"WARPS": 8, "TPW": 1, "KCH": 1024, "STAGES": 2, "HINT": 1}
+
+
+def v10_smem(d: dict) -> int:
+    return d["STAGES"] * 16 * (d["KCH"] + 8) * 2
+
+
+def v10_config(nt: int, tuning: dict | None = None) -> dict:
+    """V10_TUNING(nt) overridden by ``tuning``, or a ValueError naming what the settings may be."""
+    d = {**V10_TUNING(nt), **(tuning or {})}
+    ok = (set(d) == set(V10_TUNING(1)) and all(isinstance(v, int) and not isinstance(v, bool) for v in d.values())
+          and d["TPW"] in (1, 2, 4) and d["WARPS"] in (1, 2, 4, 8, 16) and d["KCH"] % 128 == 0
+          and 128 <= d["KCH"] <= 2048 and d["TPW"] * d["KCH"] <= 2048 and d["STAGES"] in (2, 3) and d["HINT"] in (0, 1))
+    if not ok:
+        raise ValueError(f"W4A16 v10 tuning takes WARPS 1..16 (a power of two), TPW 1/2/4, KCH a multiple of 128 "
+                         f"with TPW * KCH <= 2048 (the weights in flight live in registers), STAGES 2 or 3, "
+                         f"HINT 0 or 1; got {tuning}")
+    return d
+
+
+def mma_gemv(x, qweight, scales, zeros=None, out=None, *, tuning: dict | None = None):
+    """v10: tensor-core GEMV for M <= 16 on fragment-ordered weights (see prepack_w4), one pass over
+    the weights with no split K; ``tuning`` overrides WARPS, TPW (n8 tiles a warp), KCH (k values a
+    chunk), STAGES (X buffers), HINT (streaming loads)."""
+    what = "W4A16 v10 (mma.sync GEMV)"
+    M, N, K, G = _check_prepacked_call(x, qweight, scales, zeros, out, what)
+    if M > GEMV_MAX_M:
+        raise ValueError(f"{what} handles M up to {GEMV_MAX_M} (one 16-row MMA tile); got M={M}: use "
+                         f"dequant/v09_gemm_wgmma or dequant/v07_gemm_mma")
+    xp = require_cupy(x, qweight, scales, out, what=what)
+    device.require("mma_f16_m16n8k16", what, alternative="dequant/v04_gemv_lop3")
+    d = v10_config(cdiv(N, 8), tuning)
+    out = alloc_out(xp, out, M, N)
+    smem = v10_smem(d)
+    smem_function("dequant/v10_mma_gemv.cu", "w4a16_mma_gemv", tuple(sorted(d.items())), smem)(
+        (cdiv(cdiv(N, 8), d["WARPS"] * d["TPW"]),), (32 * d["WARPS"],),
+        _args(x, qweight, scales, zeros, out, M, N, K, G), shared_mem=smem)
+    return out
+
+
 def gemm_mma(x, qweight, scales, zeros=None, out=None):
     """v07: 128x128-tile mma.sync GEMM with a cp.async pipeline, fragment-ordered weights."""
     M, N, K, G = _check_prepacked_call(x, qweight, scales, zeros, out, "W4A16 v07")
@@ -397,6 +444,13 @@ register(id="dequant/v06_mma_skinny", family="dequant", fmt="w4a16", op="gemm", 
          prepare=_prepare_prepacked, bench_max_m=256,
          promises=("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "ldmatrix.sync.aligned.m8n8.x4", "lop3.b32"),
          description="mma.sync m16n8k16, fragment-ordered weights (offline re-layout), 16 rows of M per pass")
+register(id="dequant/v10_mma_gemv", family="dequant", fmt="w4a16", op="gemv", impl="cupy", launch=mma_gemv,
+         source="dequant/v10_mma_gemv.cu", archs=ARCHS_MMA, defines=V10_TUNING(1), requires="mma_f16_m16n8k16",
+         prepare=_prepare_prepacked, max_m=GEMV_MAX_M,
+         promises=("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", "ldmatrix.sync.aligned.m8n8.x4", "lop3.b32",
+                   "sub.f16x2", "ld.global.nc.L1::no_allocate.L2::256B.v4", "cp.async.cg.shared.global"),
+         description="v06's fragment-ordered weights as a GEMV: no split K, each X fragment feeds TPW tiles, "
+                     "group scales on fp32 sums, streaming loads (M <= 16)")
 register(id="dequant/v07_gemm_mma", family="dequant", fmt="w4a16", op="gemm", impl="cupy", launch=gemm_mma,
          source="dequant/v07_gemm_mma.cu", archs=ARCHS_MMA, defines=GEMM_DEFINES, requires="cp_async",
          prepare=_prepare_prepacked,

@@ -63,20 +63,6 @@ typedef float scale_t;               // fp32 [., 1]
 #define GROUP_M 8
 
 #if MX
-// D (+)= A·B for a 64 x 64 x 32 e4m3 tile (half of the 128 columns): 32 accumulators.
-__device__ __forceinline__ void wgmma_e4m3_m64n64k32(float (&d)[32], unsigned long long da, unsigned long long db)
-{
-    asm volatile(
-        "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, "
-        "%23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, 0, 1, 1;\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-        : "l"(da), "l"(db));
-}
-
 // sum (+)= d * sx[row] * sw[col] for one 64-column half h of the warpgroup's tile and one block:
 // the promotion, a multiply and a multiply-add per output. sa: the block's row scales, sb its
 // column scales in the [4][32] lane-group order (see load_scales).

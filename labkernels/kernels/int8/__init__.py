@@ -293,6 +293,17 @@ def v10_smem(cfg: dict | None = None) -> int:
     return cfg["STAGES"] * (128 + cfg["BN"]) * 128 + 1024 + 16 * cfg["STAGES"]
 
 
+def v10_config(tuning: dict | None = None) -> dict:
+    """V10_DEFINES overridden by ``tuning``, or a ValueError naming what the settings may be."""
+    cfg = {**V10_DEFINES, **(tuning or {})}
+    if set(cfg) != set(V10_DEFINES) or cfg["BN"] not in (128, 256) or cfg["STAGES"] not in (2, 3, 4) \
+            or cfg["PERSIST"] not in (0, 1) or cfg["PIPE"] not in (0, 1) or cfg["GROUP_M"] not in (1, 2, 4, 8, 16, 32) \
+            or v10_smem(cfg) > 227 * 1024:
+        raise ValueError(f"A8W8 v10 tuning takes BN 128 or 256, STAGES 2..4 within 227 KB of shared memory, "
+                         f"GROUP_M a power of two up to 32, PIPE and PERSIST 0 or 1; got {tuning}")
+    return cfg
+
+
 def mma_tma_gemm(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None):
     """v10: v06's mma.sync m16n8k32 and ldmatrix, tiles delivered by TMA to 8 consumer warps
     through mbarriers (sm_90a; ``tuning`` overrides V10_DEFINES)."""
@@ -300,12 +311,7 @@ def mma_tma_gemm(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None
     M, N, K, raw = check_a8w8(x, x_scale, w, w_scale, out, k_multiple=16, what=what)
     xp = require_cupy(x, x_scale, w, w_scale, out, what=what)
     device.require("wgmma", what, alternative="int8/v06_mma_gemm")  # TMA + setmaxnreg: sm_90a
-    cfg = {**V10_DEFINES, **(tuning or {})}
-    if set(cfg) != set(V10_DEFINES) or cfg["BN"] not in (128, 256) or not 2 <= cfg["STAGES"] <= 4 \
-            or cfg["PERSIST"] not in (0, 1) or cfg["PIPE"] not in (0, 1) or cfg["GROUP_M"] not in (1, 2, 4, 8, 16, 32) \
-            or v10_smem(cfg) > 227 * 1024:
-        raise ValueError(f"A8W8 v10 tuning takes BN 128 or 256, STAGES 2..4 within 227 KB of shared memory, "
-                         f"GROUP_M a power of two up to 32, PIPE and PERSIST 0 or 1; got {tuning}")
+    cfg = v10_config(tuning)
     tiles = cdiv(M, 128) * cdiv(N, cfg["BN"])
     blocks = min(tiles, device.gpu().sms) if cfg["PERSIST"] else tiles
     check_grid(what, (blocks,), ("M*N",))

@@ -1,0 +1,36 @@
+"""The tuning options of the TMA-fed and tensor-core GEMV kernels (int8/v10, dequant/v10,
+blockscaled/v07): the defaults pass, every setting outside what the kernels compile for is refused
+with a ValueError naming the settings, before any GPU is needed."""
+import pytest
+
+from labkernels.kernels import blockscaled, dequant, int8
+
+
+def test_defaults_are_accepted():
+    assert int8.v10_config() == int8.V10_DEFINES
+    assert dequant.v10_config(3584) == dequant.V10_TUNING(3584)
+    assert dequant.v10_config(1024) == dequant.V10_TUNING(1024)
+    assert blockscaled.v07_config(None) == blockscaled.V07_DEFINES
+
+
+@pytest.mark.parametrize("tuning", [{"BN": 192}, {"STAGES": 5}, {"STAGES": 1}, {"GROUP_M": 3}, {"PIPE": 2},
+                                    {"PERSIST": -1}, {"WGS": 2}])
+def test_int8_v10_refuses(tuning):
+    with pytest.raises(ValueError, match="A8W8 v10 tuning takes"):
+        int8.v10_config(tuning)
+
+
+@pytest.mark.parametrize("tuning", [{"TPW": 3}, {"KCH": 200}, {"KCH": 4096}, {"TPW": 4, "KCH": 1024}, {"STAGES": 4},
+                                    {"WARPS": 3}, {"HINT": 2}, {"KS": 2}, {"TPW": 2.0}])
+def test_dequant_v10_refuses(tuning):
+    with pytest.raises(ValueError, match="W4A16 v10 tuning takes"):
+        dequant.v10_config(1024, tuning)
+
+
+@pytest.mark.parametrize("tuning", [{"CONSUMERS": 3, "BN": 192}, {"CONSUMERS": 3, "DUAL": 1},
+                                    {"CONSUMERS": 3, "STAGES": 3}, {"CONSUMERS": 4}, {"BN": 256},
+                                    {"DUAL": 1, "PINGPONG": 1}, {"HALVES": 1, "BN": 192, "CONSUMERS": 2},
+                                    {"STAGES": True}, {"FOO": 1}])
+def test_blockscaled_v07_refuses(tuning):
+    with pytest.raises(ValueError, match="MXFP8 v07"):
+        blockscaled.v07_config(tuning)
