@@ -18,7 +18,7 @@ import argparse
 
 import numpy as np
 
-from labkernels import bench, build, device
+from labkernels import bench, build, device, roofline
 
 #: (name, bytes): the minimum bytes of each GEMV benchmark at M = 1 (labkernels.roofline)
 SIZES = [("w4a16 g128 8192x8192", 8192 * 8192 * (4 + 16 / 128) / 8 + 2 * 8192 * 2),
@@ -30,14 +30,6 @@ SIZES = [("w4a16 g128 8192x8192", 8192 * 8192 * (4 + 16 / 128) / 8 + 2 * 8192 * 
          ("1 GiB", float(1 << 30))]
 
 
-def copy_bandwidth(cupy) -> float:
-    """Bytes read + written per second copying 1 GiB, timed as roofline.measure_ceilings does."""
-    src = cupy.random.random((1 << 30) // 4, dtype=cupy.float32)
-    dst = cupy.empty_like(src)
-    t = bench.time_kernel(lambda: dst.__setitem__(Ellipsis, src), flush_l2=False, iters=20).median_us
-    return 2 * src.nbytes / (t * 1e-6)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iters", type=int, default=30)
@@ -45,11 +37,11 @@ def main():
     import cupy
 
     g = device.require_gpu("probing read bandwidth")
-    copy_bw = copy_bandwidth(cupy)
+    copy_bw = roofline.copy_bandwidth()
     print(f"GPU {g.name} ({g.sms} SMs, L2 {g.l2_bytes >> 20} MB); copy bandwidth {copy_bw / 1e12:.2f} TB/s "
           f"(1 GiB, read + written)")
     sink = cupy.zeros(1, dtype=cupy.int32)
-    empty = build.load_module("ceilings/read_stream.cu", {"UNROLL": 1, "HINT": 0}).get_function("empty_kernel")
+    empty = build.get_function("ceilings/read_stream.cu", "empty_kernel", {"UNROLL": 1, "HINT": 0})
     t_empty = bench.time_kernel(lambda: empty((g.sms * 8,), (256,), (sink,)), flush_l2=False, iters=a.iters)
     print(f"empty launch ({g.sms * 8} blocks of 256): {t_empty.median_us:.2f} us")
 
@@ -63,8 +55,7 @@ def main():
         bufs = [cupy.random.default_rng(i).integers(0, 2**31, n16 * 4, dtype=cupy.int32) for i in range(sets)]
         best = None
         for threads, unroll, hint, grid in configs:
-            fn = build.load_module("ceilings/read_stream.cu", {"UNROLL": unroll, "HINT": hint}).get_function(
-                "read_stream")
+            fn = build.get_function("ceilings/read_stream.cu", "read_stream", {"UNROLL": unroll, "HINT": hint})
             per_block = threads * unroll
             # "wave": as many blocks as fit the SMs at once, looping; "cover": one pass, a load each
             blocks = g.sms * (2048 // threads) if grid == "wave" else -(-n16 // per_block)

@@ -456,6 +456,21 @@ def _cache_path(g) -> Path:
     return d / f"ceilings-{name}-{g.driver}.json"
 
 
+def copy_bandwidth(nbytes: int = 1 << 30, iters: int = 20) -> float:
+    """This GPU's memory bandwidth, bytes read + written per second, copying ``nbytes`` device to device
+    (median of ``iters`` copies): the roofline's memory ceiling."""
+    from . import device
+    from .bench import time_kernel
+
+    device.require_gpu("measuring the copy bandwidth")
+    import cupy
+
+    src = cupy.random.random(nbytes // 4, dtype=cupy.float32)
+    dst = cupy.empty_like(src)
+    t = time_kernel(lambda: dst.__setitem__(Ellipsis, src), flush_l2=False, iters=iters).median_us
+    return 2 * src.nbytes / (t * 1e-6)
+
+
 def measure_ceilings(*, refresh: bool = False, library: bool = True, verbose: bool = False) -> Ceilings:
     """Measure this GPU's ceilings (cached per GPU name and driver).
 
@@ -485,14 +500,8 @@ def measure_ceilings(*, refresh: bool = False, library: bool = True, verbose: bo
         if verbose:
             print(*a, flush=True)
 
-    # Memory: copy 1 GiB; count bytes read + written.
-    n = (1 << 30) // 4
-    src = cupy.random.random(n, dtype=cupy.float32)
-    dst = cupy.empty_like(src)
-    t = time_kernel(lambda: dst.__setitem__(Ellipsis, src), flush_l2=False, iters=20).median_us
-    bw = 2 * n * 4 / (t * 1e-6)
+    bw = copy_bandwidth()
     log(f"copy bandwidth {bw / 1e12:.2f} TB/s")
-    del src, dst
 
     iters, chains, threads = 2048, 4, 256
     blocks = g.sms * 8

@@ -8,7 +8,7 @@ mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" LABKERNELS_CACHE="$(mktemp -d)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$OUT/smi.txt"
 python3 -m pytest -m gpu -q -p no:cacheprovider -x tests/test_gpu_fp16.py tests/test_gpu_dequant.py tests/test_gpu_fp8.py \
-    "tests/test_gpu_int8.py::test_wgmma_tiles_are_exact" tests/test_gpu_blockscaled.py -k "not mxfp4_gemv" \
+    "tests/test_gpu_int8.py::test_hopper_gemm_tiles_are_exact" tests/test_gpu_blockscaled.py -k "not mxfp4_gemv" \
     2>&1 | tee "$OUT/pytest-gpu-wgmma.log"
 rc=${PIPESTATUS[0]}
 python3 benchmarks/tune_wgmma.py "$@" 2>&1 | tee "$OUT/tune_wgmma.log"

@@ -76,47 +76,36 @@ def test_same_result_twice(vid):
     assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("tuning", [{"HINT": 1}, {"HINT": 0}, {"HINT": 1, "UNROLL": 1, "RPW": 4},
-                                    {"HINT": 1, "MINB": 4}])
-def test_v04_gemv_load_options(tuning):
-    """v04 with plain and streaming weight loads, in other tilings, against the float64
-    reference, with and without zero points, at shapes whose rows end mid-step."""
+#: GEMV settings checked against the float64 reference beside each variant's default: v04 with plain and
+#: streaming weight loads in other tilings; v10 with other tiles a warp, chunks, X buffers and loads.
+GEMV_TUNINGS = [("dequant/v04_gemv_lop3", "gemv_lop3", t)
+                for t in ({"HINT": 1}, {"HINT": 0}, {"HINT": 1, "UNROLL": 1, "RPW": 4}, {"HINT": 1, "MINB": 4})] + [
+                ("dequant/v10_mma_gemv", "mma_gemv", t)
+                for t in ({"TPW": 1, "KCH": 1024}, {"TPW": 2, "KCH": 256, "STAGES": 3}, {"TPW": 4, "KCH": 512},
+                          {"WARPS": 4, "TPW": 2, "KCH": 1024, "HINT": 0}, {"WARPS": 16, "TPW": 1, "KCH": 128, "STAGES": 3})]
+
+
+@pytest.mark.parametrize("vid, launch, tuning", GEMV_TUNINGS, ids=lambda p: p if isinstance(p, str) else str(p))
+def test_gemv_tunings(vid, launch, tuning):
+    """With and without zero points, rows and chunks that end mid-step, M from 1 to 16; for v10 also
+    per-channel scales and K shorter than one chunk."""
     from functools import partial
 
     from labkernels.kernels import dequant
 
-    v = registry.get("dequant/v04_gemv_lop3")
+    v = registry.get(vid)
     ok, why = v.runnable()
     if not ok:
         pytest.skip(why)
-    launch = partial(dequant.gemv_lop3, tuning=tuning)
-    for M, N, K, params in [(1, 129, 544, {"group_size": 32}), (3, 77, 4096, {"group_size": 128, "zeros": True}),
-                            (16, 72, 2048, {"group_size": 64}), (1, 1000, 8192, {"group_size": 128})]:
-        r = check.run_check(launch, "w4a16", M, N, K, name=f"{v.id} {tuning}", impl=v.impl, tol=v.tol, **params)
-        assert r.passed, str(r)
-
-
-@pytest.mark.parametrize("tuning", [{"TPW": 1, "KCH": 1024}, {"TPW": 2, "KCH": 256, "STAGES": 3},
-                                    {"TPW": 4, "KCH": 512}, {"WARPS": 4, "TPW": 2, "KCH": 1024, "HINT": 0},
-                                    {"WARPS": 16, "TPW": 1, "KCH": 128, "STAGES": 3}], ids=str)
-def test_v10_gemv_tilings(tuning):
-    """v10 in other tilings (tiles a warp, chunk, X buffers, loads) against the float64 reference, with
-    and without zero points, group sizes 32 to per-channel, rows and chunks that end mid-tile, K shorter
-    than one chunk."""
-    from functools import partial
-
-    from labkernels.kernels import dequant
-
-    v = registry.get("dequant/v10_mma_gemv")
-    ok, why = v.runnable()
-    if not ok:
-        pytest.skip(why)
-    launch = partial(dequant.mma_gemv, tuning=tuning)
-    for M, N, K, params in [(1, 129, 544, {"group_size": 32}), (3, 77, 4096, {"group_size": 128, "zeros": True}),
-                            (16, 72, 2112, {"group_size": 64}), (16, 1000, 8192, {"group_size": 128}),
-                            (7, 300, 1000, {"group_size": None, "zeros": True}),
-                            (2, 24, 256, {"group_size": 128, "zeros": True})]:
-        r = check.run_check(launch, "w4a16", M, N, K, name=f"{v.id} {tuning}", impl=v.impl, tol=v.tol,
+    fn = partial(getattr(dequant, launch), tuning=tuning)
+    shapes = [(1, 129, 544, {"group_size": 32}), (3, 77, 4096, {"group_size": 128, "zeros": True})]
+    if v.name.startswith("v04"):
+        shapes += [(16, 72, 2048, {"group_size": 64}), (1, 1000, 8192, {"group_size": 128})]
+    else:
+        shapes += [(16, 72, 2112, {"group_size": 64}), (16, 1000, 8192, {"group_size": 128}),
+                   (7, 300, 1000, {"group_size": None, "zeros": True}), (2, 24, 256, {"group_size": 128, "zeros": True})]
+    for M, N, K, params in shapes:
+        r = check.run_check(fn, "w4a16", M, N, K, name=f"{v.id} {tuning}", impl=v.impl, tol=v.tol,
                             prepare=v.prepare, **params)
         assert r.passed, str(r)
 

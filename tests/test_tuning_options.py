@@ -29,8 +29,25 @@ def test_dequant_v10_refuses(tuning):
 
 @pytest.mark.parametrize("tuning", [{"CONSUMERS": 3, "BN": 192}, {"CONSUMERS": 3, "DUAL": 1},
                                     {"CONSUMERS": 3, "STAGES": 3}, {"CONSUMERS": 4}, {"BN": 256},
-                                    {"DUAL": 1, "PINGPONG": 1}, {"HALVES": 1, "BN": 192, "CONSUMERS": 2},
+                                    {"DUAL": 1, "PINGPONG": 1}, {"HALVES": 1},
                                     {"STAGES": True}, {"FOO": 1}])
 def test_blockscaled_v07_refuses(tuning):
     with pytest.raises(ValueError, match="MXFP8 v07"):
         blockscaled.v07_config(tuning)
+
+
+def test_every_gpu_test_setting_is_accepted():
+    """The settings the GPU tests check are ones the launchers take (with the defaults they were written
+    against spelled out): a changed default must not turn a GPU test into a ValueError."""
+    from test_gpu_blockscaled import V07_TUNINGS
+    from test_gpu_dequant import GEMV_TUNINGS
+    from test_gpu_int8 import HOPPER_TILINGS
+
+    for t in V07_TUNINGS:
+        blockscaled.v07_config(t)
+    for _, launch, t in HOPPER_TILINGS:
+        if launch == "mma_tma_gemm":
+            int8.v10_config(t)
+    for vid, _, t in GEMV_TUNINGS:
+        if vid == "dequant/v10_mma_gemv":
+            dequant.v10_config(1, t)

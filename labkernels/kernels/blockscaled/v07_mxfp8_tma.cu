@@ -58,17 +58,10 @@
 // registers) and the producer keeps its scale rows as 32-bit offsets, not pointers. Per stage:
 // A 24 KB, scales 5 KB; the same 46 KB as BN 192 at CONSUMERS 2. W tiles are read by three
 // consumers instead of two: 1/3 fewer W bytes from L2 an output.
-// HALVES = 1 (BN 128, either CONSUMERS; measured slower: 391 at CONSUMERS 2, 436 at 3): each block's
-// MMA as two m64n64k32 (column
-// halves) committed apart, the first half promoted after wait<1>, the second after wait<0>, for
-// 1/3 more shared-memory reads by the MMAs (A read twice). Meant to run the second half's MMA under
-// the first half's promotion, but ptxas hoists the second wait (SASS, STAGES 4: right after the
-// first at CONSUMERS 2, after ~20 of the first half's 64 FP32 instructions at 3); what remains is
-// the next block's first half issued during this block's second-half promotion.
 //
 // Expects: #define STAGES (2.., within 227 KB: 5 at BN 192 or CONSUMERS 3, 6 at BN 128), BN (128 or
 // 192), DUAL and PINGPONG (0 or 1, not both), CONSUMERS (2 or 3; 3 only with BN 128, DUAL 0,
-// PINGPONG 0), HALVES (0 or 1; 1 only with BN 128, DUAL 0, PINGPONG 0). Needs K % 32 == 0 (MXFP8
+// PINGPONG 0). Needs K % 32 == 0 (MXFP8
 // blocks; TMA needs 16-byte rows). Block: 128 * (1 + CONSUMERS) threads.
 // Dynamic shared memory: STAGES * ((BM + BN) * 128 + 16 * (BM + BN) + 16) + 1024 bytes, BM = 64 * CONSUMERS.
 #include "wgmma.cuh"
@@ -81,9 +74,6 @@
 #endif
 #ifndef CONSUMERS
 #define CONSUMERS 2
-#endif
-#ifndef HALVES
-#define HALVES 0
 #endif
 #define BM (64 * CONSUMERS)        // tile rows: 64 a consumer warpgroup
 #define THREADS (128 * (1 + CONSUMERS))
@@ -108,9 +98,6 @@
 #endif
 #if DUAL && PINGPONG
 #error "PINGPONG takes turns between the consumers; DUAL overlaps within one: choose one"
-#endif
-#if HALVES && (BN != 128 || DUAL || PINGPONG)
-#error "HALVES splits BN = 128 into two n64 MMAs, without DUAL or PINGPONG"
 #endif
 // setmaxnreg: the block launches with 65536 / THREADS registers a thread (168 or 128); the producer
 // gives some back and the consumers take them (multiples of 8; 128 * PRODUCER_REGS + 128 *
@@ -138,22 +125,18 @@ __device__ __forceinline__ void bar_arrive_named(int id) { asm volatile("bar.arr
 // sb: its column scales in lane-group order (float4 v of lane group q = lane % 4 holds the columns
 // 16v + 2q + {0, 1, 8, 9}: accumulator blocks 2v and 2v + 1), so lanes of one group read the same
 // 16 bytes and the four groups 64 consecutive bytes, without bank conflicts.
-// V0..V1: the float4s (16 columns each) to promote; d holds their accumulators only (d[0] is the
-// sum[8 * V0]'s): all of them, or one n64 half of a CONSUMERS = 3 tile.
-template <int V0 = 0, int V1 = BN / 16, int NA = ACCS>
-__device__ __forceinline__ void promote(float (&sum)[ACCS], const float (&d)[NA], float sx0, float sx1,
+__device__ __forceinline__ void promote(float (&sum)[ACCS], const float (&d)[ACCS], float sx0, float sx1,
                                         const float4* sb, int q)
 {
-    static_assert(NA == 8 * (V1 - V0), "d holds the accumulators of float4s V0..V1");
 #pragma unroll
-    for (int v = V0; v < V1; ++v) {
+    for (int v = 0; v < BN / 16; ++v) {
         const float4 w4 = sb[4 * v + q];
         const float sw[4] = {w4.x, w4.y, w4.z, w4.w};
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             const int o = 4 * (2 * v + e / 2) + e % 2;  // accumulator block 2v + e/2, column e % 2
-            sum[o] = fmaf(d[o - 8 * V0] * sw[e], sx0, sum[o]);   // row lane/4
-            sum[o + 2] = fmaf(d[o + 2 - 8 * V0] * sw[e], sx1, sum[o + 2]);  // row lane/4 + 8
+            sum[o] = fmaf(d[o] * sw[e], sx0, sum[o]);           // row lane/4
+            sum[o + 2] = fmaf(d[o + 2] * sw[e], sx1, sum[o + 2]);  // row lane/4 + 8
         }
     }
 }
@@ -281,10 +264,6 @@ mxfp8_wgmma_tma(const void* __restrict__ TX, const unsigned char* __restrict__ S
         float d0[ACCS], d1[ACCS];
 #pragma unroll
         for (int i = 0; i < ACCS; ++i) { d0[i] = 0.f; d1[i] = 0.f; sum[i] = 0.f; }
-#elif HALVES
-        float dlo[ACCS / 2], dhi[ACCS / 2];  // columns 0..63 and 64..127
-#pragma unroll
-        for (int i = 0; i < ACCS / 2; ++i) { dlo[i] = 0.f; dhi[i] = 0.f; sum[i] = 0.f; sum[i + ACCS / 2] = 0.f; }
 #else
         float d[ACCS];
 #pragma unroll
@@ -319,27 +298,6 @@ mxfp8_wgmma_tma(const void* __restrict__ TX, const unsigned char* __restrict__ S
                 }
                 fence_operands(cur);
                 promote(sum, cur, sx0, sx1, sb + b * (BN / 4), q);
-            }
-#elif HALVES
-#pragma unroll
-            for (int b = 0; b < NB; ++b) {
-                // The block's MMA as two m64n64k32, the column halves, committed apart, so that the
-                // first half can be promoted while the second's MMA runs (ptxas hoists the second
-                // wait over most or all of the first half's FP32 math: see HALVES above).
-                fence_operands(dlo);
-                fence_operands(dhi);
-                wgmma_fence();
-                wgmma_e4m3_m64n64k32(dlo, da + 2 * b, db + 2 * b);
-                wgmma_commit();
-                wgmma_e4m3_m64n64k32(dhi, da + 2 * b, db + 2 * b + (64 * BK >> 4));  // rows 64..127 of W
-                wgmma_commit();
-                wgmma_wait<1>();
-                fence_operands(dlo);
-                const float sx0 = sa[b * BM + r], sx1 = sa[b * BM + r + 8];
-                promote<0, BN / 32>(sum, dlo, sx0, sx1, sb + b * (BN / 4), q);
-                wgmma_wait<0>();
-                fence_operands(dhi);
-                promote<BN / 32, BN / 16>(sum, dhi, sx0, sx1, sb + b * (BN / 4), q);
             }
 #else
 #pragma unroll

@@ -45,7 +45,7 @@ __device__ __forceinline__ void wgmma_e4m3_m64n128k32(float (&d)[64], unsigned l
 }
 
 // D = A·B for a 64 x 64 x 32 e4m3 tile of one warpgroup into fresh accumulators (scale-d 0): one MX
-// block of one 64-column half (the MXFP8 GEMMs, blockscaled/v04 and v07 with HALVES).
+// block of one 64-column half (MXFP8 v04: fp8/v04_wgmma.cu with MX = 1).
 __device__ __forceinline__ void wgmma_e4m3_m64n64k32(float (&d)[32], unsigned long long da, unsigned long long db)
 {
     asm volatile(
@@ -113,6 +113,69 @@ __device__ __forceinline__ void tma_stages_layout(unsigned char* smem_raw, unsig
     Bs = As + NSTAGES * A_BYTES;
     full = reinterpret_cast<unsigned long long*>(Bs + NSTAGES * B_BYTES);
     empty = full + NSTAGES;
+}
+
+// The cp.async pipeline of int8/v09 and fp16/v04 (v09's header explains it): NSTAGES slots, each an
+// A_ROWS x 128-byte A tile (rows m0.. of X) and a B_ROWS x 128-byte B tile (rows n0.. of W), loaded
+// NSTAGES - 2 stages ahead by all NTHREADS threads. Before each stage's MMAs every thread waits for its own
+// copies, makes them visible to the async proxy (wgmma) and meets the block at a barrier. One wgmma
+// group stays in flight, so the slot refilled at stage kc was last read by the group of kc - 2.
+// `mma(da, db)` issues one stage's wgmmas into d from the descriptors of the warpgroup's 64 rows of A
+// and of B (4 k-steps of 32 bytes: +2 in the descriptors' address field each).
+template <int NSTAGES, int A_ROWS, int B_ROWS, int NTHREADS, typename Acc, int NACC, typename Mma>
+__device__ __forceinline__ void cp_async_wgmma_loop(Acc (&d)[NACC], unsigned char* As, unsigned char* Bs,
+                                                    const unsigned char* X, const unsigned char* W, int m0, int n0,
+                                                    int M, int N, int KB, int tid, int wg, Mma mma)
+{
+    constexpr int A_BYTES = A_ROWS * 128, B_BYTES = B_ROWS * 128;
+    const int KC = (KB + 127) / 128;
+    auto load_stage = [&](int slot, int kc) {
+        load_rows_swizzled<A_ROWS, NTHREADS>(As + slot * A_BYTES, X, m0, M, KB, kc * 128, tid);
+        load_rows_swizzled<B_ROWS, NTHREADS>(Bs + slot * B_BYTES, W, n0, N, KB, kc * 128, tid);
+    };
+#pragma unroll
+    for (int s = 0; s < NSTAGES - 2; ++s) {
+        if (s < KC) load_stage(s, s);
+        cp_async_commit();
+    }
+    for (int kc = 0; kc < KC; ++kc) {
+        cp_async_wait<NSTAGES - 3>();  // stage kc's copies (this thread's) have landed
+        fence_proxy_async();
+        __syncthreads();
+        if (kc + NSTAGES - 2 < KC) load_stage((kc + NSTAGES - 2) % NSTAGES, kc + NSTAGES - 2);
+        cp_async_commit();
+
+        const int slot = kc % NSTAGES;
+        const unsigned long long da = smem_desc(As + slot * A_BYTES + wg * 64 * 128);
+        const unsigned long long db = smem_desc(Bs + slot * B_BYTES);
+        fence_operands(d);
+        wgmma_fence();
+        mma(da, db);
+        wgmma_commit();
+        wgmma_wait<1>();  // the group of kc - 1 is done: its slot may be refilled next time round
+        fence_operands(d);
+    }
+    wgmma_wait<0>();
+    fence_operands(d);
+    cp_async_wait<0>();
+}
+
+// Store a warpgroup's 64 x 256 fp32 accumulator tile, times g, as fp16 rows of Y: warp w holds rows
+// 16w..16w+15 (`row0` is its first row of Y); in each 8-column block i, d[4i], d[4i+1] are row
+// lane/4, columns 2(lane%4), +1, and d[4i+2], d[4i+3] the row 8 below.
+__device__ __forceinline__ void store_m64n256_f16(__half* Y, const float (&d)[128], float g, int row0, int n0, int M,
+                                                  int N, int lane)
+{
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const int m = row0 + lane / 4 + 8 * h;
+        if (m >= M) continue;
+#pragma unroll
+        for (int i = 0; i < 32; ++i) {
+            const int n = n0 + 8 * i + 2 * (lane & 3);
+            store_f16x2(Y, m, n, N, d[4 * i + 2 * h] * g, d[4 * i + 2 * h + 1] * g);
+        }
+    }
 }
 
 // The TMA pipeline's mbarriers, by one thread before the block's first barrier: full[s] completes

@@ -104,19 +104,6 @@ def _grid(what, M, N, K, bm):
     return blocks
 
 
-def wgmma_launch(source, x, x_global, w, w_global, out, M, N, K, defines, what):
-    """Launch the fp16 wgmma GEMM (kernel ``fp16_wgmma`` of ``source``: fp16/v04_wgmma.cu or a file
-    that includes it) on fp16 X [M, K], W [N, K] into ``out``; ``x_global``/``w_global``: the
-    per-tensor fp32 scales of a TENSOR_SCALE build, else None."""
-    wgs = defines["WGS"]
-    blocks = _grid(what, M, N, K, 64 * wgs)
-    smem = wgmma_smem(defines)
-    fn = smem_function(source, "fp16_wgmma", tuple(sorted(defines.items())), smem, specific=True)
-    fn((blocks,), (128 * wgs,), (x, _NULL if x_global is None else x_global, w, _NULL if w_global is None else w_global,
-                                 out, np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
-    return out
-
-
 def wgmma_gemm(x, w, out=None, *, tuning: dict | None = None):
     """v04: Hopper wgmma m64n256k16 fp16, fp32 accumulators, cp.async pipeline (sm_90a)."""
     what = "fp16 v04 (wgmma)"
@@ -124,8 +111,12 @@ def wgmma_gemm(x, w, out=None, *, tuning: dict | None = None):
     xp = require_cupy(x, w, out, what=what)
     device.require("wgmma", what, alternative="fp16/v00_cublas")
     d = wgmma_config(tuning)
+    blocks = _grid(what, M, N, K, 64 * d["WGS"])
     out = alloc_out(xp, out, M, N)
-    return wgmma_launch("fp16/v04_wgmma.cu", x, None, w, None, out, M, N, K, d, what)
+    smem = wgmma_smem(d)
+    fn = smem_function("fp16/v04_wgmma.cu", "fp16_wgmma", tuple(sorted(d.items())), smem, specific=True)
+    fn((blocks,), (128 * d["WGS"],), (x, w, out, np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
+    return out
 
 
 #: v05: stages of the TMA pipeline (128 x 256 tiles; 4 fit 227 KB; 3 measured faster on the H100)

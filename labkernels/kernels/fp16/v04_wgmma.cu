@@ -1,8 +1,7 @@
 // v04_wgmma — fp16 GEMM with Hopper's warpgroup MMA (sm_90a only), fp32 accumulation.
 //
-// Computes  Y[m, n] = sum_k X[m, k] * W[n, k]          (TENSOR_SCALE = 0)
-//           Y[m, n] = (sum_k X[m, k] * W[n, k]) * XG[0] * WG[0]   (TENSOR_SCALE = 1: NVFP4's v04)
-//   X [M, K], W [N, K], Y [M, N] fp16; XG, WG one fp32 each.
+// Computes  Y[m, n] = sum_k X[m, k] * W[n, k]
+//   X [M, K], W [N, K], Y [M, N] fp16.
 // Block: WGS warpgroups (128 * WGS threads) over a (64 * WGS) x 256 tile of Y; each warpgroup owns
 // 64 x 256 outputs: one wgmma m64n256k16 per 16 values of k, 128 fp32 accumulators per thread.
 // Grid: one dimension, grouped block order.
@@ -12,8 +11,9 @@
 // stage, all threads wait for their own copies and meet at a block barrier before the MMAs, and
 // the Tensor Cores idle there (v05 removes that). WGS = 3 (192 x 256 tiles) reads 29% fewer L2
 // bytes per flop; it measured no faster (benchmarks/NOTES.md): the limit is the loop, not L2.
-// Changed from the lab's other fp16 kernels: this is int8/v09_wgmma.cu's main loop — same tiles,
-// 128-byte swizzled rows, cp.async pipeline, all counted in bytes — because an fp16 m64n256k16
+// Changed from the lab's other fp16 kernels: this runs int8/v09_wgmma.cu's main loop
+// (cp_async_wgmma_loop in wgmma.cuh) — same tiles, 128-byte swizzled rows, cp.async pipeline, all
+// counted in bytes — because an fp16 m64n256k16
 // reads 32 bytes of k per row, as the s8 m64n256k32 does: a stage's 128-byte row is 64 fp16
 // instead of 128 int8, and stepping the descriptors by 32 bytes is the same +2. Only the
 // instruction (f16 operands, f32 accumulators) and the epilogue change. fp16 products are exact
@@ -27,9 +27,6 @@
 #ifndef WGS
 #define WGS 2                     // warpgroups: each owns 64 rows of the tile
 #endif
-#ifndef TENSOR_SCALE
-#define TENSOR_SCALE 0
-#endif
 #define THREADS (128 * WGS)
 #define BM (64 * WGS)
 #define BN 256
@@ -39,9 +36,7 @@
 #define GROUP_M 8
 
 extern "C" __global__ void __launch_bounds__(THREADS, 1)
-fp16_wgmma(const __half* __restrict__ Xh, const float* __restrict__ XG,
-           const __half* __restrict__ Wh, const float* __restrict__ WG,
-           __half* __restrict__ Y, int M, int N, int K)
+fp16_wgmma(const __half* __restrict__ Xh, const __half* __restrict__ Wh, __half* __restrict__ Y, int M, int N, int K)
 {
     extern __shared__ unsigned char smem_raw[];
     // The swizzle pattern repeats every 1024 bytes and is anchored to the address: align.
@@ -57,66 +52,15 @@ fp16_wgmma(const __half* __restrict__ Xh, const float* __restrict__ XG,
     const int m0 = tile_m * BM, n0 = tile_n * BN;
 
     const int tid = threadIdx.x, wg = tid >> 7, t = tid & 127, warp = t >> 5, lane = t & 31;
-    const int KC = (KB + BK - 1) / BK;
-
-    auto load_stage = [&](int slot, int kc) {
-        load_rows_swizzled<BM, THREADS>(As + slot * A_STAGE, X, m0, M, KB, kc * BK, tid);
-        load_rows_swizzled<BN, THREADS>(Bs + slot * B_STAGE, W, n0, N, KB, kc * BK, tid);
-    };
-
     float d[128];
 #pragma unroll
     for (int i = 0; i < 128; ++i) d[i] = 0.f;
-
-#pragma unroll
-    for (int s = 0; s < STAGES - 2; ++s) {
-        if (s < KC) load_stage(s, s);
-        cp_async_commit();
-    }
-    for (int kc = 0; kc < KC; ++kc) {
-        // As in v09: tiles up to kc + STAGES - 2 are in flight; wait for kc's, make the copies
-        // visible to the async proxy (wgmma) and to every thread.
-        cp_async_wait<STAGES - 3>();
-        fence_proxy_async();
-        __syncthreads();
-        // The slot loaded now was last read by the wgmma group of kc - 2, finished below.
-        if (kc + STAGES - 2 < KC) load_stage((kc + STAGES - 2) % STAGES, kc + STAGES - 2);
-        cp_async_commit();
-
-        const int slot = kc % STAGES;
-        const unsigned long long da = smem_desc(As + slot * A_STAGE + wg * 64 * BK);
-        const unsigned long long db = smem_desc(Bs + slot * B_STAGE);
-        fence_operands(d);
-        wgmma_fence();
+    cp_async_wgmma_loop<STAGES, BM, BN, THREADS>(d, As, Bs, X, W, m0, n0, M, N, KB, tid, wg,
+                                                 [&](unsigned long long da, unsigned long long db) {
 #pragma unroll
         for (int ks = 0; ks < BK / 32; ++ks)  // 16 fp16 = 32 bytes along k = +2 in the address field
             wgmma_f16_m64n256k16(d, da + 2 * ks, db + 2 * ks, 1);
-        wgmma_commit();
-        wgmma_wait<1>();  // the group of kc - 1 is done: its slot may be refilled next time round
-        fence_operands(d);
-    }
-    wgmma_wait<0>();
-    fence_operands(d);
-    cp_async_wait<0>();
+    });
 
-    // Accumulator layout (the same for f32 as for s32): warp w of the warpgroup holds rows
-    // 16w..16w+15; in each 8-column block i, d[4i], d[4i+1] are row lane/4, columns 2(lane%4), +1;
-    // d[4i+2], d[4i+3] row + 8. With TENSOR_SCALE the per-tensor scales are one fp32 factor: an
-    // output that fp16 can hold keeps their product far inside fp32's range.
-#if TENSOR_SCALE
-    const float g = XG[0] * WG[0];
-#else
-    const float g = 1.f;  // XG, WG unused
-#endif
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        const int m = m0 + 64 * wg + 16 * warp + lane / 4 + 8 * h;
-        if (m >= M) continue;
-#pragma unroll
-        for (int i = 0; i < 32; ++i) {
-            const int n = n0 + 8 * i + 2 * (lane & 3);
-            const float y0 = d[4 * i + 2 * h] * g, y1 = d[4 * i + 2 * h + 1] * g;
-            store_f16x2(Y, m, n, N, y0, y1);
-        }
-    }
+    store_m64n256_f16(Y, d, 1.f, m0 + 64 * wg + 16 * warp, n0, M, N, lane);
 }

@@ -82,23 +82,11 @@ fp16_wgmma_tma(const void* __restrict__ TX, const float* __restrict__ XG,
         wgmma_wait<0>();
         fence_operands(d);
 
-        // Accumulator layout: warp w of the warpgroup holds rows 16w..16w+15; in each 8-column
-        // block i, d[4i], d[4i+1] are row lane/4, columns 2(lane%4), +1; d[4i+2], d[4i+3] row + 8.
 #if TENSOR_SCALE
         const float g = XG[0] * WG[0];
 #else
         const float g = 1.f;  // XG, WG unused
 #endif
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            const int m = m0 + 64 * c + 16 * warp + lane / 4 + 8 * h;
-            if (m >= M) continue;
-#pragma unroll
-            for (int i = 0; i < 32; ++i) {
-                const int n = n0 + 8 * i + 2 * (lane & 3);
-                const float y0 = d[4 * i + 2 * h] * g, y1 = d[4 * i + 2 * h + 1] * g;
-                store_f16x2(Y, m, n, N, y0, y1);
-            }
-        }
+        store_m64n256_f16(Y, d, g, m0 + 64 * c + 16 * warp, n0, M, N, lane);
     }
 }

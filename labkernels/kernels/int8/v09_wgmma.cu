@@ -81,50 +81,18 @@ a8w8_wgmma(const signed char* __restrict__ X, const __half* __restrict__ SX,
     const int m0 = tile_m * BM, n0 = tile_n * BN;
 
     const int tid = threadIdx.x, wg = tid >> 7, t = tid & 127, warp = t >> 5, lane = t & 31;
-    const int KC = (K + BK - 1) / BK;
-
-    // 16-byte chunk c of tile row r goes to chunk c ^ (r % 8): the 128-byte swizzle (wgmma.cuh).
-    auto load_stage = [&](int slot, int kc) {
-        load_rows_swizzled<BM, THREADS>(As + slot * A_STAGE, reinterpret_cast<const unsigned char*>(X), m0, M, K,
-                                        kc * BK, tid);
-        load_rows_swizzled<BN, THREADS>(Bs + slot * B_STAGE, reinterpret_cast<const unsigned char*>(W), n0, N, K,
-                                        kc * BK, tid);
-    };
-
+    // The pipeline (wgmma.cuh): tiles of 128 bytes of k, stored with the 128-byte swizzle by cp.async,
+    // STAGES - 2 ahead; one wgmma group in flight.
     int d[128];
 #pragma unroll
     for (int i = 0; i < 128; ++i) d[i] = 0;
-
-#pragma unroll
-    for (int s = 0; s < STAGES - 2; ++s) {
-        if (s < KC) load_stage(s, s);
-        cp_async_commit();
-    }
-    for (int kc = 0; kc < KC; ++kc) {
-        // Tiles up to kc + STAGES - 2 are in flight; wait for kc's, then make the copies
-        // visible to the async proxy and to every thread.
-        cp_async_wait<STAGES - 3>();
-        fence_proxy_async();
-        __syncthreads();
-        // The slot loaded now was last read by the wgmma group of kc - 2, finished below.
-        if (kc + STAGES - 2 < KC) load_stage((kc + STAGES - 2) % STAGES, kc + STAGES - 2);
-        cp_async_commit();
-
-        const int slot = kc % STAGES;
-        const unsigned long long da = smem_desc(As + slot * A_STAGE + wg * 64 * BK);
-        const unsigned long long db = smem_desc(Bs + slot * B_STAGE);
-        fence_operands(d);
-        wgmma_fence();
+    cp_async_wgmma_loop<STAGES, BM, BN, THREADS>(d, As, Bs, reinterpret_cast<const unsigned char*>(X),
+                                                 reinterpret_cast<const unsigned char*>(W), m0, n0, M, N, K, tid, wg,
+                                                 [&](unsigned long long da, unsigned long long db) {
 #pragma unroll
         for (int ks = 0; ks < BK / 32; ++ks)  // +32 bytes along k = +2 in the address field
             wgmma_s8_m64n256k32(d, da + 2 * ks, db + 2 * ks, 1);
-        wgmma_commit();
-        wgmma_wait<1>();  // the group of kc - 1 is done: its slot may be refilled next time round
-        fence_operands(d);
-    }
-    wgmma_wait<0>();
-    fence_operands(d);
-    cp_async_wait<0>();
+    });
 
     // Accumulator layout: warp w of the warpgroup holds rows 16w..16w+15; in each 8-column
     // block i, d[4i], d[4i+1] are row lane/4, columns 2(lane%4), +1; d[4i+2], d[4i+3] row + 8.
