@@ -341,8 +341,16 @@ print(build.ptx_summary(build.compile_file(v09.source, "sm_90a", v09.defines).pt
 # exact integers `(q − z)` are summed in fp32, then scaled once per output (one FFMA per output and
 # group instead of one `HMUL2` per two weights). Measured on the H100 (NVIDIA H100 80GB HBM3,
 # `benchmarks/results/h100-sxm-2026-11-27/dequant/tune_w4a16_v10.log`): at `M` = 16, N = 28672,
-# K = 8192 it takes 83 µs, 1.98× cuBLAS fp16 (v06: 114 µs, 1.43×); at N = K = 8192 its 1024 tiles
-# give too few warps and it is no faster than cuBLAS (50 µs), where v06's split wins (40 µs).
+# K = 8192 it took 83 µs, 1.98× cuBLAS fp16 (v06: 114 µs, 1.43×); at N = K = 8192 its 1024 tiles
+# gave too few warps and it was no faster than cuBLAS (50 µs), where v06's split won (40 µs).
+#
+# Then a profiler (Nsight Compute) showed that the MMAs were only 5% of v10's instructions: the rest
+# was the dequant and, nearly half, bookkeeping — a test in every 32-`k` step of whether a scale group
+# starts or ends, and register copies moving the next chunk's weights into place. When the group size
+# divides the chunk, the launcher now passes it as a `#define` (`GS`), so group boundaries are known at
+# compile time, and the loop takes two chunks a turn so the two weight buffers simply trade roles.
+# Same card, `dequant/tune_w4a16_v10-static-groups.log`: 72.5 µs = 2.27× cuBLAS fp16 at N = 28672
+# and 33.9 µs = 1.48× at N = K = 8192, now faster than v06 there too.
 
 # %%
 show_kernel("dequant/v10_mma_gemv", ["mma.sync.aligned.m16n8k16", "ldmatrix.sync.aligned.m8n8.x4", "lop3.b32",

@@ -779,8 +779,12 @@ for N, K in SHAPES:
 # the table shows: each warpgroup waits for every block's MMA before it can scale it and cannot
 # overlap the two (ptxas serializes `wgmma` when other instructions read the accumulators of one
 # still in flight). v04's warpgroups also wait for each other; v07's do not, which is most of its
-# gain, and a third consumer adds more — yet it stays near half of its bound. `benchmarks/NOTES.md`
-# takes the cost apart on the H100.
+# gain, and a third consumer adds more — yet it stays near half of its bound. Nsight Compute on the
+# H100 says why (`benchmarks/NOTES.md`, "Profiles"): the FP32 pipe is busy 48% of the time — the
+# promotion is exactly the model's work, it is just not issued fast enough — while shared memory runs
+# at 82%. Every lane needs its 32 columns' scales for every 32-`k` block, and those loads cost the
+# shared memory more than the wgmma's own operands: per-column scales are a data-movement cost the
+# FP32 term does not count. Hardware block scaling removes the loads and the arithmetic together.
 #
 # ### The roofline, measured
 #

@@ -5,12 +5,7 @@
 # (one file, so the whole session comes back from a machine that returns few files).
 # BENCHES picks the benchmarks (default: "foundation dequant"); BENCH_ARGS is passed to each.
 # Uses the python3 on PATH (it needs cupy, numba-cuda, ml_dtypes, matplotlib, pytest).
-set -uo pipefail
-OUT=${OUT:-/tmp/labkernels-out}
-RES=$(mktemp -d)
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$OUT/smi.txt"
+. "$(dirname "$0")/session_env.sh"
 rc=0
 if [ "${SKIP_TESTS:-0}" != 1 ]; then
   python3 -m pytest -m gpu -q -p no:cacheprovider "$@" 2>&1 | tee "$OUT/pytest-gpu.log"

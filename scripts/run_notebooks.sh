@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # Run every lesson notebook's source top to bottom on this machine (small sizes), logs in $OUT.
 #   OUT=/some/dir [NOTEBOOKS="notebooks/02_*.py"] bash scripts/run_notebooks.sh
-set -uo pipefail
-OUT=${OUT:-/tmp/labkernels-out}
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" LABKERNELS_SMALL=1 MPLBACKEND=Agg
+. "$(dirname "$0")/session_env.sh"
+export LABKERNELS_SMALL=1 MPLBACKEND=Agg
 rc=0
 for nb in ${NOTEBOOKS:-notebooks/0*.py}; do
   name=$(basename "$nb" .py)

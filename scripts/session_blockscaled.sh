@@ -2,12 +2,7 @@
 # One GPU call for lesson 3: its GPU tests, the block-scaled benchmark, the crossover sweep and a
 # sanitizer pass over the block-scaled kernels. Logs in $OUT, results in $OUT/results.tgz.
 #   OUT=/some/dir bash scripts/session_blockscaled.sh
-set -uo pipefail
-OUT=${OUT:-/tmp/labkernels-out}
-RES=$(mktemp -d)
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$OUT/smi.txt"
+. "$(dirname "$0")/session_env.sh"
 python3 -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu_blockscaled.py tests/test_gpu_fp8.py \
   tests/test_blockscaled_quantize.py tests/test_blockscaled_native.py > "$OUT/pytest-gpu.log" 2>&1
 tail -3 "$OUT/pytest-gpu.log"

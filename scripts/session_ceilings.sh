@@ -3,12 +3,7 @@
 # int8 family, tune the dp4a GEMV's loads, then the int8 benchmark against the new ceilings.
 #   OUT=/some/dir scripts/session_ceilings.sh
 # $OUT gets ceilings.json (the format of labkernels/data/ceilings), the logs, and results.tgz.
-set -uo pipefail
-OUT=${OUT:-/tmp/labkernels-out}
-RES=$(mktemp -d)
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" LABKERNELS_CACHE="$RES/cache"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$OUT/smi.txt"
+. "$(dirname "$0")/session_env.sh"
 python3 - "$OUT/ceilings.json" <<'PY' 2>&1 | tee "$OUT/ceilings.log"
 import json, sys
 import torch  # noqa: F401  (the library peers; imported before CuPy as the benchmarks do)

@@ -2,12 +2,7 @@
 # The closing GPU calls of a session:
 #   PART=tests OUT=/some/dir bash scripts/session_final.sh   the whole GPU suite, then MXFP8 v07's tunings
 #   PART=bench OUT=/some/dir bash scripts/session_final.sh   the lesson-1 and lesson-3 benchmarks
-set -uo pipefail
-OUT=${OUT:-/tmp/labkernels-out}
-RES=$(mktemp -d)
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" LABKERNELS_CACHE="$RES/cache"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$OUT/smi.txt"
+. "$(dirname "$0")/session_env.sh"
 if [ "${PART:-tests}" = tests ]; then
   # the newest kernel settings first, on a short leash: a pipeline that hangs must not eat the call
   timeout 100 python3 -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu_blockscaled.py -k mxfp8_tma \

@@ -2,12 +2,7 @@
 # One GPU call: the int8 GPU tests and the lesson-2 benchmark with int8/v10, the pure-read floor of
 # the GEMV sizes, and lessons 1 and 2 run on the GPU (carry .whl for the notebooks' Jupyter pieces).
 #   OUT=/some/dir bash scripts/session_int8_final.sh
-set -uo pipefail
-OUT=${OUT:-/tmp/labkernels-out}
-RES=$(mktemp -d)
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" LABKERNELS_CACHE="$RES/cache"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$OUT/smi.txt"
+. "$(dirname "$0")/session_env.sh"
 timeout 150 python3 -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu_int8.py > "$OUT/pytest-gpu-int8.log" 2>&1
 echo "pytest rc=$?"; tail -2 "$OUT/pytest-gpu-int8.log"
 timeout 220 python3 benchmarks/int8.py --out "$RES/int8" > "$OUT/int8.log" 2>&1; echo "int8 rc=$?"

@@ -3,11 +3,7 @@
 # 8192^3, Nsight Compute on v10, and the pure-read floor of every GEMV benchmark size
 # (benchmarks/probe_read.py; PROBE=0 skips it).
 #   OUT=/some/dir scripts/session_mma_tma.sh
-set -uo pipefail
-OUT=${OUT:-/tmp/labkernels-out}
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$OUT/smi.txt"
+. "$(dirname "$0")/session_env.sh"
 timeout 240 python3 -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu_int8.py -k "v10 or mma_tma" 2>&1 \
     | tee "$OUT/pytest-v10.log"
 rc=${PIPESTATUS[0]}

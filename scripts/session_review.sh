@@ -2,10 +2,7 @@
 # One GPU call after a refactor of the Hopper GEMMs' shared pieces (wgmma.cuh, store_f16x2): the GPU
 # tests of every kernel that uses them, a timing spot check, then lesson 1's notebook on the GPU.
 #   OUT=/some/dir bash scripts/session_review.sh   (carry .whl for the notebook's Jupyter pieces)
-set -uo pipefail
-OUT=${OUT:-/tmp/labkernels-out}
-mkdir -p "$OUT"
-export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+. "$(dirname "$0")/session_env.sh"
 timeout 200 python3 -m pytest -m gpu -q -p no:cacheprovider tests/test_gpu_fp16.py tests/test_gpu_fp8.py \
   tests/test_gpu_dequant.py tests/test_gpu_int8.py tests/test_gpu_blockscaled.py -k "wgmma or tma or v09 or mma or w4a8 or variant or tiles" \
   > "$OUT/pytest-gpu-review.log" 2>&1

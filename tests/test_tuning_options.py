@@ -51,3 +51,20 @@ def test_every_gpu_test_setting_is_accepted():
     for vid, _, t in GEMV_TUNINGS:
         if vid == "dequant/v10_mma_gemv":
             dequant.v10_config(1, t)
+
+
+@pytest.mark.parametrize("K, G, kch, gs", [(8192, 64, 512, 128), (8192, 256, 128, 32), (4096, 64, 1024, 64),
+                                           (8192, 1, 512, 0), (8192, 32, 128, 0)])
+def test_dequant_v10_group_define(K, G, kch, gs):
+    """Group boundaries go to compile time only when the group size divides a chunk."""
+    assert dequant.v10_group_define(K, G, kch) == gs
+
+
+@pytest.mark.parametrize("gs", [32, 64, 128])
+def test_dequant_v10_static_groups_compile(gs):
+    """The compile-time group path (GS) builds and keeps every instruction v10 promises."""
+    from labkernels import build, registry
+    v = registry.get("dequant/v10_mma_gemv")
+    c = build.compile_file(v.source, "sm_90", {**dequant.V10_TUNING(3584), "GS": gs})
+    for p in v.promises:
+        assert p in c.ptx, f"v10 with GS={gs}: {p!r} missing from its PTX"

@@ -33,8 +33,17 @@
 // Measured on the H100 at 8192^3 (benchmarks/tune_mxfp8.py): with two consumers, BN 192, STAGES 4
 // ~2.7 ms, 403-411 TFLOP/s, 41-42% of the bound and 2.85x v04 (BN 128: 375; plain FP8 on the same
 // pipeline, fp8/v05, 1128). With three (CONSUMERS = 3, below; the default): 464 TFLOP/s, 47% of
-// the bound, 3.24x v04. Where the rest goes is not measured yet (no profiler run); PINGPONG below
-// says that it is not the two consumers promoting at the same moment.
+// the bound, 3.24x v04. Where the rest goes (Nsight Compute, NOTES.md): the FP32 pipe is busy 48%
+// of the time and the scheduler issues in 62% of its cycles, while the shared-memory path runs at
+// 82%: per warp and block, the column scales take 8 LDS.128 of 4 wavefronts each (32; the lanes of
+// a group read the same 16 bytes, but a 128-bit load still takes a wavefront per 8 lanes) against
+// 12 for the wgmma's own operands: 46 wavefronts for 128 FP32 instructions, so at the ALU bound
+// this design would need ~1.6x the shared-memory bandwidth (it is at ~60% of the bound there). And
+// FMULs waiting for those loads are 17% of the stall samples. Measured and dropped (logs in
+// results/): the column scales as bf16 (half the wavefronts for one integer instruction a column;
+// +7-9% where it did not spill, nothing at three consumers, where it does), the row scale applied
+// first (the FMULs then need no column scale; +13-17% at two consumers, spills at three), BN 96
+// and 112 (registers for both, smaller tiles): none beat this default.
 //
 // Options, both measured and off by default. DUAL = 1 (BN = 128 only: 2 x 64 accumulators + 64
 // sums): each block's wgmma is issued before the previous block is promoted, so a consumer's own

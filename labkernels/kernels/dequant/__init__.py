@@ -263,6 +263,12 @@ def v10_config(nt: int, tuning: dict | None = None) -> dict:
     return d
 
 
+def v10_group_define(K: int, G: int, kch: int) -> int:
+    """v10's GS define: the group size when it divides a chunk of KCH values, so that where groups
+    start and end is known at compile time; 0 (found at run time) for per-channel scales (G = 1)."""
+    return K // G if G > 1 and kch % (K // G) == 0 else 0
+
+
 def mma_gemv(x, qweight, scales, zeros=None, out=None, *, tuning: dict | None = None):
     """v10: tensor-core GEMV for M <= 16 on fragment-ordered weights (see prepack_w4), one pass over
     the weights with no split K; ``tuning`` overrides WARPS, TPW (n8 tiles a warp), KCH (k values a
@@ -277,7 +283,8 @@ def mma_gemv(x, qweight, scales, zeros=None, out=None, *, tuning: dict | None = 
     d = v10_config(cdiv(N, 8), tuning)
     out = alloc_out(xp, out, M, N)
     smem = v10_smem(d)
-    smem_function("dequant/v10_mma_gemv.cu", "w4a16_mma_gemv", tuple(sorted(d.items())), smem)(
+    gs = v10_group_define(K, G, d["KCH"])
+    smem_function("dequant/v10_mma_gemv.cu", "w4a16_mma_gemv", tuple(sorted({**d, "GS": gs}.items())), smem)(
         (cdiv(cdiv(N, 8), d["WARPS"] * d["TPW"]),), (32 * d["WARPS"],),
         _args(x, qweight, scales, zeros, out, M, N, K, G), shared_mem=smem)
     return out

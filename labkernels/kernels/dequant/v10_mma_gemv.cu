@@ -17,21 +17,34 @@
 //    kernel to add the partial sums: at ~40 us a call, a launch is ~10% of the time. Here each warp
 //    keeps a whole row range over all of K and TPW * KCH / 128 16-byte loads in flight, issued a
 //    chunk ahead. The price: a matrix of few rows has few warps (N = 8192: 1024 n8 tiles, under 8
-//    warps an SM), and that shape runs slower than v06 (NOTES.md).
+//    warps an SM).
 //  * Each X fragment (ldmatrix) feeds TPW tiles' MMAs, not one: TPW times fewer shared-memory reads.
 //  * Scales leave the inner loop. Each group's products are summed in fp32 from the exact integers
 //    (q - z), then the sum is scaled once per output: one FFMA per output per group instead of one
 //    HMUL2 per two weights. (Rounding: v06 rounded each dequantized weight to fp16 first; here the
 //    scale meets an fp32 sum. Both are within the W4A16 tolerance of the float64 reference.)
 //  * The weights are read with the streaming load (HINT = 1) as the GEMVs do.
+//  * Few instructions besides the dequant and the MMAs. Nsight Compute on a first version (NOTES.md)
+//    found MMAs 5% of its instructions and branches and integer bookkeeping ~45%: a per-word test
+//    of whether a group starts or ends, and 4 * TPW * U register copies a chunk to move the next
+//    chunk's weights into place. Now, when the group size divides KCH (GS, set by the launcher),
+//    where groups start and end is known at compile time, and two chunks an iteration let the two
+//    weight buffers trade roles without copies. That took 28672 x 8192, M = 16 from 82 to 72 us and
+//    8192^2 from 50 to 34 us (now faster than v06's split K there).
 // Tried and dropped (measured, NOTES.md): K split among a block's warps with X fragments loaded
-// straight from global memory and no barrier: faster at N = 8192, much slower at N = 28672, M = 16.
+// straight from global memory and no barrier: faster at N = 8192, much slower at N = 28672, M = 16;
+// group scales loaded a group ahead (their loads had 4% of the stall samples): TPW 2 then needs
+// more than 128 registers, and capped there it spilled and ran slower.
 //
-// Expects: #define WARPS, TPW (1, 2 or 4), KCH (a multiple of 128), STAGES (2 or 3), HINT.
+// Expects: #define WARPS, TPW (1, 2 or 4), KCH (a multiple of 128), STAGES (2 or 3), HINT, and GS
+// (the group size if it divides KCH, else 0).
 // Needs K % 8 == 0. Dynamic shared memory: STAGES * 16 * (KCH + 8) * 2 bytes.
 #include "lab.cuh"
 
 #define U (KCH / 128)  // 16-byte words of W a lane loads per tile per chunk
+#ifndef GS
+#define GS 0           // group size when the launcher knows it divides KCH (32, 64, 128); 0: found at run time
+#endif
 
 extern "C" __global__ void __launch_bounds__(WARPS * 32)
 w4a16_mma_gemv(const __half* __restrict__ X, const uint4* __restrict__ PW,
@@ -78,8 +91,8 @@ w4a16_mma_gemv(const __half* __restrict__ X, const uint4* __restrict__ PW,
         if (s < chunks) stage_x(s, s * KCH);
         cp_async_commit();  // commit even when empty: group counting stays uniform
     }
-    uint4 wcur[TPW][U], wnext[TPW][U];
-    load_w(wcur, 0);
+    uint4 w0[TPW][U], w1[TPW][U];  // two chunks of weights: this one's and the next's, in turn
+    load_w(w0, 0);
 
     // C fragments: acc[t][0..1] row lane/4, columns 2(lane%4), +1 of tile t; [2..3] row + 8.
     float acc[TPW][4], sum[TPW][4];
@@ -88,10 +101,13 @@ w4a16_mma_gemv(const __half* __restrict__ X, const uint4* __restrict__ PW,
 #pragma unroll
         for (int e = 0; e < 4; ++e) acc[t][e] = sum[t][e] = 0.f;
     __half2 zq[TPW];  // half2(1024 + z) of this lane's B row (n = tile * 8 + lane / 4), per group
+#if !GS
     int gz = -1;      // the group zq belongs to
+#endif
 
-    for (int c = 0; c < chunks; ++c) {
-        if (c + 1 < chunks) load_w(wnext, c + 1);  // the next chunk's weights in flight first
+    // One chunk: weights of chunk c in wc, the next chunk's loads issued into wn first.
+    auto step = [&](int c, uint4 (&wc)[TPW][U], uint4 (&wn)[TPW][U]) {
+        if (c + 1 < chunks) load_w(wn, c + 1);  // the next chunk's weights in flight first
         cp_async_wait<STAGES - 2>();  // chunk c of X has landed (this thread's copies) ...
         __syncthreads();              // ... and everyone's; the slot of chunk c - 1 is free again
         if (c + STAGES - 1 < chunks) stage_x((c + STAGES - 1) % STAGES, (c + STAGES - 1) * KCH);
@@ -102,11 +118,20 @@ w4a16_mma_gemv(const __half* __restrict__ X, const uint4* __restrict__ PW,
         for (int u = 0; u < U; ++u) {
 #pragma unroll
             for (int j = 0; j < 4; ++j) {  // word j of each 16 bytes: k16 steps 2j and 2j+1
-                const int k = c * KCH + 128 * u + 32 * j;
+                const int kk = 128 * u + 32 * j, k = c * KCH + kk;
                 if (k >= K) break;
+#if GS
+                // Groups of GS divide KCH, so where each starts and ends in a chunk is known here.
+                const int g = k / GS;
+                const bool starts = kk % GS == 0, ends = (kk + 32) % GS == 0;
+#else
                 const int g = k >> gshift;
-                if (g != gz) {  // a new group: its zero points
-                    gz = g;
+                const bool starts = g != gz;
+                const int kend = k + 32;
+                const bool ends = kend >= K || (G > 1 && (kend & ((1 << gshift) - 1)) == 0);
+                gz = g;
+#endif
+                if (starts) {  // a new group: its zero points
 #pragma unroll
                     for (int t = 0; t < TPW; ++t) {
                         const int n = (nt0 + t) * 8 + lane / 4;
@@ -116,11 +141,10 @@ w4a16_mma_gemv(const __half* __restrict__ X, const uint4* __restrict__ PW,
                 unsigned a[2][4];
 #pragma unroll
                 for (int st = 0; st < 2; ++st)
-                    ldmatrix_x4(a[st], &xs[slot][lane & 15][128 * u + 32 * j + 16 * st + (lane >> 4) * 8]);
+                    ldmatrix_x4(a[st], &xs[slot][lane & 15][kk + 16 * st + (lane >> 4) * 8]);
 #pragma unroll
                 for (int t = 0; t < TPW; ++t) {
-                    const unsigned w = j == 0 ? wcur[t][u].x : j == 1 ? wcur[t][u].y : j == 2 ? wcur[t][u].z
-                                                                                                : wcur[t][u].w;
+                    const unsigned w = j == 0 ? wc[t][u].x : j == 1 ? wc[t][u].y : j == 2 ? wc[t][u].z : wc[t][u].w;
                     unsigned b[4];  // (q - z) exactly, as fp16: b0, b1 of the two k16 steps
 #pragma unroll
                     for (int i = 0; i < 4; ++i) {
@@ -131,8 +155,7 @@ w4a16_mma_gemv(const __half* __restrict__ X, const uint4* __restrict__ PW,
                     mma_m16n8k16(acc[t], a[1], b[1], b[3]);
                 }
                 // The group ends with this word: scale its sums into the totals, start afresh.
-                const int kend = k + 32;
-                if (kend >= K || (G > 1 && (kend & ((1 << gshift) - 1)) == 0)) {
+                if (ends) {
 #pragma unroll
                     for (int t = 0; t < TPW; ++t) {
                         const int n = (nt0 + t) * 8 + 2 * (lane & 3);
@@ -146,10 +169,11 @@ w4a16_mma_gemv(const __half* __restrict__ X, const uint4* __restrict__ PW,
                 }
             }
         }
-#pragma unroll
-        for (int t = 0; t < TPW; ++t)
-#pragma unroll
-            for (int u = 0; u < U; ++u) wcur[t][u] = wnext[t][u];
+    };
+    // Two chunks an iteration, so the buffers trade roles without copying 4 * TPW * U registers.
+    for (int c = 0; c < chunks; c += 2) {
+        step(c, w0, w1);
+        if (c + 1 < chunks) step(c + 1, w1, w0);
     }
 
 #pragma unroll
