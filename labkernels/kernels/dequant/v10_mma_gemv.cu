@@ -34,7 +34,10 @@
 // Tried and dropped (measured, NOTES.md): K split among a block's warps with X fragments loaded
 // straight from global memory and no barrier: faster at N = 8192, much slower at N = 28672, M = 16;
 // group scales loaded a group ahead (their loads had 4% of the stall samples): TPW 2 then needs
-// more than 128 registers, and capped there it spilled and ran slower.
+// more than 128 registers, and capped there it spilled and ran slower; the weights staged through
+// shared memory by cp.async several chunks ahead, two accumulator chains a tile, and X in chunks
+// longer than the weights' (fewer barriers): none faster. Longer weight chunks (KCH) were, up to
+// what the registers hold.
 //
 // Expects: #define WARPS, TPW (1, 2 or 4), KCH (a multiple of 128), STAGES (2 or 3), HINT, and GS
 // (the group size if it divides KCH, else 0).
