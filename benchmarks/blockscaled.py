@@ -135,11 +135,12 @@ def main() -> int:
             if mx and f8:
                 print(f"  M={m:<5} MXFP8 {mx.tflops:6.0f} TFLOP/s ({mx.pct_of_bound:5.1f}% of its bound, "
                       f"{mx.bound_kind}), FP8 {f8.tflops:6.0f}: MXFP8 takes {mx.time_us / f8.time_us:4.2f}x")
-        print(f"N={N} K={K}, the emulated FP4 GEMMs (widening included): MXFP4 v04 (e4m3, fp8 wgmma, FP32 rescale "
-              f"per 32-k block), NVFP4 v04 (fp16 = element x block scale, fp16 wgmma):")
+        print(f"N={N} K={K}, the emulated FP4 GEMMs (widening included): MXFP4 v04 and v07 (e4m3, fp8 wgmma, FP32 "
+              f"rescale per 32-k block: MXFP8 v04's and v07's), NVFP4 v04 (fp16 = element x block scale, fp16 wgmma):")
         for m in gemm_ms:
-            m4, n4 = (at.get((k, m)) for k in ("blockscaled/v04_mxfp4_wgmma", "blockscaled/v04_nvfp4_wgmma"))
-            for name, r in (("MXFP4", m4), ("NVFP4", n4)):
+            m4, m7, n4 = (at.get((k, m)) for k in ("blockscaled/v04_mxfp4_wgmma", "blockscaled/v07_mxfp4_tma",
+                                                    "blockscaled/v04_nvfp4_wgmma"))
+            for name, r in (("MXFP4 v04", m4), ("MXFP4 v07", m7), ("NVFP4 v04", n4)):
                 if r:
                     print(f"  M={m:<5} {name} {r.tflops:6.0f} TFLOP/s {r.time_us:8.1f} us "
                           f"({r.pct_of_bound:5.1f}% of its bound, {r.bound_kind})")

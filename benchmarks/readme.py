@@ -163,10 +163,10 @@ def blockscaled_table() -> str:
                            f"{100 * r['gbps'] * 1e9 / bw:.0f}% | {cub['time_us'] / r['time_us']:.2f}× |")
     out += ["", "TFLOP/s of the Hopper GEMMs (`wgmma`): block scaling emulated against plain FP8 on the same "
             "tiles and pipeline (v04 against FP8 v04: `cp.async`; v07 against FP8 v05: TMA, a producer and "
-            "decoupled consumer warpgroups), and cuBLASLt. MXFP4 is widened to e4m3 and runs the MXFP8 v04 "
-            "kernel; NVFP4 is widened to fp16 with its block scales folded in (exact) and runs an fp16 `wgmma` "
+            "decoupled consumer warpgroups), and cuBLASLt. MXFP4 is widened to e4m3 and runs the MXFP8 v07 "
+            "kernel (`v07_mxfp4_tma`; through MXFP8 v04 it is `v04_mxfp4_wgmma`, in the figures); NVFP4 is widened to fp16 with its block scales folded in (exact) and runs an fp16 `wgmma` "
             "GEMM with no per-block work.", "",
-            "| N×K | M | MXFP8 `v04` | FP8 `v04` | MXFP8 `v07_mxfp8_tma` | FP8 `v05_wgmma_tma` | MXFP4 `v04` "
+            "| N×K | M | MXFP8 `v04` | FP8 `v04` | MXFP8 `v07_mxfp8_tma` | FP8 `v05_wgmma_tma` | MXFP4 `v07` "
             "| NVFP4 `v04` | `torch._scaled_mm` | MXFP8 / FP8 time (v04, v07) |", "|---|---|---|---|---|---|---|---|---|---|"]
     cell = lambda r: f"{r['tflops']:.0f}" if r else "—"  # noqa: E731
     for N, K in d["shapes"]:
@@ -174,7 +174,7 @@ def blockscaled_table() -> str:
         for m in (256, 4096, 8192):
             mx, f8, m7, f5, m4, nv, lib = (at.get((k, m)) for k in (
                 "blockscaled/v04_mxfp8_wgmma", "fp8/v04_wgmma", "blockscaled/v07_mxfp8_tma", "fp8/v05_wgmma_tma",
-                "blockscaled/v04_mxfp4_wgmma", "blockscaled/v04_nvfp4_wgmma", "fp8/v00_torch_scaled_mm"))
+                "blockscaled/v07_mxfp4_tma", "blockscaled/v04_nvfp4_wgmma", "fp8/v00_torch_scaled_mm"))
             if mx and f8:
                 r7 = f", {m7['time_us'] / f5['time_us']:.2f}×" if m7 and f5 else ""
                 out.append(f"| {N}×{K} | {m} | {cell(mx)} | {cell(f8)} | {cell(m7)} | {cell(f5)} | {cell(m4)} | "

@@ -506,6 +506,9 @@ print(f"PTX for sm_90a, #defines {v07.defines}:")
 print(build.ptx_summary(build.compile_file(v07.source, "sm_90a", v07.defines).ptx,
                         ["cp.async.bulk.tensor.2d", "mbarrier.try_wait.parity", "setmaxnreg.inc.sync.aligned.u32",
                          "wgmma.wait_group", "fma.rn.f32"], max_lines=2))
+# MXFP4 takes the same kernel after the same exact widening to e4m3 (its E8M0 scales are MXFP8's):
+v07_fp4 = registry.get("blockscaled/v07_mxfp4_tma")
+print(f"\n{v07_fp4.id}: {v07_fp4.description}")
 
 # %% [markdown]
 # ### v05 — the native instruction: block-scaled `mma.sync` on sm_120a

@@ -218,9 +218,10 @@ def test_dispatch_on_hopper_gemv_then_wgmma(fmt, monkeypatch):
     from labkernels import device
 
     monkeypatch.setattr(device, "gpu", lambda: H100)
+    gemm = "blockscaled/v07_mxfp4_tma" if fmt == "mxfp4" else "blockscaled/v04_nvfp4_wgmma"
     assert blockscaled.choose(fmt, 16, 8192) == f"blockscaled/v02_{fmt}_gemv"
-    assert blockscaled.choose(fmt, 17, 8192) == f"blockscaled/v04_{fmt}_wgmma"
-    assert blockscaled.choose(fmt, 4096, 8192) == f"blockscaled/v04_{fmt}_wgmma"
+    assert blockscaled.choose(fmt, 17, 8192) == gemm
+    assert blockscaled.choose(fmt, 4096, 8192) == gemm
     if fmt == "nvfp4":  # the GEMV needs K % 32; the wgmma GEMM takes any NVFP4 K (K % 16)
         assert blockscaled.choose(fmt, 1, 48) == "blockscaled/v04_nvfp4_wgmma"
     monkeypatch.setattr(device, "gpu", lambda: A100)  # no wgmma: large M falls back to Numba

@@ -252,5 +252,6 @@ def test_dispatcher_prefers_the_native_instruction(fmt, monkeypatch):
     monkeypatch.setattr(device, "gpu", lambda: H100)
     emulated = blockscaled.choose(fmt, 1, 8192)
     assert emulated.endswith("_gemv") and "block_scale" not in emulated
-    big = blockscaled.choose(fmt, 1024, 8192)  # Hopper's emulated GEMM (MXFP8: v04 on the TMA pipeline)
-    assert big == ("blockscaled/v07_mxfp8_tma" if fmt == "mxfp8" else f"blockscaled/v04_{fmt}_wgmma")
+    big = blockscaled.choose(fmt, 1024, 8192)  # Hopper's emulated GEMM (MX: v04's promotion on the TMA pipeline)
+    assert big == {"mxfp8": "blockscaled/v07_mxfp8_tma", "mxfp4": "blockscaled/v07_mxfp4_tma",
+                   "nvfp4": "blockscaled/v04_nvfp4_wgmma"}[fmt]

@@ -310,6 +310,18 @@ def mxfp4_wgmma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = Non
     return mxfp8_wgmma(widen_e2m1(x), x_scales, widen_e2m1(w), w_scales, out, tuning=tuning)
 
 
+def mxfp4_wgmma_tma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = None):
+    """v07 MXFP4 GEMM on Hopper: widen X and W to e4m3 as v04 does (exact; E8M0 scales unchanged),
+    then MXFP8 v07 on the TMA pipeline. The widening is part of every call (and of its timing)."""
+    what = "MXFP4 v07 (e4m3 + TMA + wgmma)"
+    check_blockscaled("mxfp4", x, x_scales, w, w_scales, out, what=what)
+    require_cupy(x, x_scales, w, w_scales, out, what=what)
+    from ... import device
+
+    device.require("wgmma", what, alternative="blockscaled/v02_mxfp4_gemv (M <= 16) or blockscaled/v01_mxfp4_numba")
+    return mxfp8_wgmma_tma(widen_e2m1(x), x_scales, widen_e2m1(w), w_scales, out, tuning=tuning)
+
+
 def widen_nvfp4(packed, scales, out=None):
     """NVFP4 codes ``[R, K/2]`` and UE4M3 block scales ``[R, K/16]`` (uint8, CuPy) -> fp16 ``[R, K]``
     holding element × block scale, exactly (nvfp4_to_fp16.cu); the per-tensor scale is not applied.
@@ -399,6 +411,12 @@ register(id="blockscaled/v04_mxfp4_wgmma", family="blockscaled", fmt="mxfp4", op
          promises=("wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3",),
          description="e2m1 widened to e4m3 (exact) in one pass, then v04's MXFP8 GEMM (the E8M0 scales as they are)")
 
+register(id="blockscaled/v07_mxfp4_tma", family="blockscaled", fmt="mxfp4", op="gemm", impl="cupy",
+         launch=mxfp4_wgmma_tma, source="blockscaled/v07_mxfp8_tma.cu", archs=("sm_90a",), specific=True,
+         defines=V07_DEFINES, requires="wgmma", acc_bits=HOPPER_FP8_ACC_BITS,
+         promises=("wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3", "cp.async.bulk.tensor.2d"),
+         description="e2m1 widened to e4m3 (exact) in one pass, as v04, then MXFP8 v07 on the TMA pipeline")
+
 register(id="blockscaled/v04_nvfp4_wgmma", family="blockscaled", fmt="nvfp4", op="gemm", impl="cupy",
          launch=nvfp4_wgmma, source="blockscaled/v04_nvfp4_wgmma.cu", archs=("sm_90a",), specific=True,
          defines=V04_NVFP4_DEFINES, requires="wgmma",
@@ -424,14 +442,15 @@ AUXILIARY_SOURCES = {**_QUANTIZE_SOURCES, **AUXILIARY_WIDEN}
 #: per format, the emulated variants in order of preference after the native one
 _EMULATED = {"mxfp8": ("blockscaled/v03_mxfp8_gemv", "blockscaled/v07_mxfp8_tma", "blockscaled/v04_mxfp8_wgmma",
                        "blockscaled/v01_mxfp8_numba"),
-             "mxfp4": ("blockscaled/v02_mxfp4_gemv", "blockscaled/v04_mxfp4_wgmma", "blockscaled/v01_mxfp4_numba"),
+             "mxfp4": ("blockscaled/v02_mxfp4_gemv", "blockscaled/v07_mxfp4_tma", "blockscaled/v04_mxfp4_wgmma",
+                       "blockscaled/v01_mxfp4_numba"),
              "nvfp4": ("blockscaled/v02_nvfp4_gemv", "blockscaled/v04_nvfp4_wgmma", "blockscaled/v01_nvfp4_numba")}
 
 
 def choose(fmt: str, M: int, K: int) -> str:
     """The id of the variant :func:`matmul` runs for ``fmt`` at ``M`` rows and depth ``K`` here:
     the native block-scaled MMA when the GPU has it, else the GEMV (M <= 16, K % 32 == 0),
-    else Hopper's wgmma GEMM (MXFP8: v07 on the TMA pipeline; the others v04; sm_90a), else the
+    else Hopper's wgmma GEMM (MXFP8 and MXFP4: v07 on the TMA pipeline; NVFP4 v04; sm_90a), else the
     Numba v01 (any GPU, or the simulator)."""
     from ...registry import get
 
