@@ -16,9 +16,11 @@ import gzip
 from collections import Counter
 
 
-def opcode(src: str) -> str:
+def opcode(src: str, modifiers: bool = False) -> str:
+    """The instruction's opcode, past any predicate; with its modifiers (LDS.128) or without (LDS)."""
     words = src.split()
-    return (words[1] if words[0].startswith("@") else words[0]).split(".")[0]
+    op = words[1] if words[0].startswith("@") else words[0]
+    return op if modifiers else op.split(".")[0]
 
 
 def main() -> int:
@@ -28,7 +30,7 @@ def main() -> int:
     a = ap.parse_args()
     opener = gzip.open if a.csv.endswith(".gz") else open
     with opener(a.csv, "rt") as f:
-        rows = [r for r in csv.reader(f)]
+        rows = list(csv.reader(f))
     start = next(i for i, r in enumerate(rows) if r and r[0] == "Address")
     hdr, data = rows[start], [r for r in rows[start + 1:] if len(r) == len(rows[start])]
     ix = {h: i for i, h in enumerate(hdr)}
@@ -66,7 +68,7 @@ def main() -> int:
         for r in data:
             w = num(r, "L1 Wavefronts Shared")
             if w:
-                op = r[1].strip().split()[0 if not r[1].strip().startswith("@") else 1]
+                op = opcode(r[1].strip(), modifiers=True)
                 wf[op] += w
                 n[op] += num(r, E)
         total = sum(wf.values())

@@ -164,8 +164,9 @@ def blockscaled_table() -> str:
     out += ["", "TFLOP/s of the Hopper GEMMs (`wgmma`): block scaling emulated against plain FP8 on the same "
             "tiles and pipeline (v04 against FP8 v04: `cp.async`; v07 against FP8 v05: TMA, a producer and "
             "decoupled consumer warpgroups), and cuBLASLt. MXFP4 is widened to e4m3 and runs the MXFP8 v07 "
-            "kernel (`v07_mxfp4_tma`; through MXFP8 v04 it is `v04_mxfp4_wgmma`, in the figures); NVFP4 is widened to fp16 with its block scales folded in (exact) and runs an fp16 `wgmma` "
-            "GEMM with no per-block work.", "",
+            "kernel (`v07_mxfp4_tma`; through MXFP8 v04 it is `v04_mxfp4_wgmma`, in the figures); NVFP4 is "
+            "widened to fp16 with its block scales folded in (exact) and runs an fp16 `wgmma` GEMM with no "
+            "per-block work.", "",
             "| N×K | M | MXFP8 `v04` | FP8 `v04` | MXFP8 `v07_mxfp8_tma` | FP8 `v05_wgmma_tma` | MXFP4 `v07` "
             "| NVFP4 `v04` | `torch._scaled_mm` | MXFP8 / FP8 time (v04, v07) |", "|---|---|---|---|---|---|---|---|---|---|"]
     cell = lambda r: f"{r['tflops']:.0f}" if r else "—"  # noqa: E731

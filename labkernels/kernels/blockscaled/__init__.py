@@ -298,28 +298,25 @@ def widen_e2m1(packed):
     return out
 
 
-def mxfp4_wgmma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = None):
-    """v04 MXFP4 GEMM on Hopper: widen X and W to e4m3 (exact; E8M0 scales unchanged), then the
-    MXFP8 GEMM. The widening is part of every call (and of its timing)."""
-    what = "MXFP4 v04 (e4m3 + wgmma)"
-    M, N, K = check_blockscaled("mxfp4", x, x_scales, w, w_scales, out, what=what)
-    require_cupy(x, x_scales, w, w_scales, out, what=what)
-    from ... import device
-
-    device.require("wgmma", what, alternative="blockscaled/v02_mxfp4_gemv (M <= 16) or blockscaled/v01_mxfp4_numba")
-    return mxfp8_wgmma(widen_e2m1(x), x_scales, widen_e2m1(w), w_scales, out, tuning=tuning)
-
-
-def mxfp4_wgmma_tma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = None):
-    """v07 MXFP4 GEMM on Hopper: widen X and W to e4m3 as v04 does (exact; E8M0 scales unchanged),
-    then MXFP8 v07 on the TMA pipeline. The widening is part of every call (and of its timing)."""
-    what = "MXFP4 v07 (e4m3 + TMA + wgmma)"
+def _widened_mxfp4(mxfp8_gemm, what, x, x_scales, w, w_scales, out, tuning):
+    """An MXFP4 GEMM on Hopper: widen X and W to e4m3 (exact; E8M0 scales unchanged), then the MXFP8
+    GEMM ``mxfp8_gemm``. The widening is part of every call (and of its timing)."""
     check_blockscaled("mxfp4", x, x_scales, w, w_scales, out, what=what)
     require_cupy(x, x_scales, w, w_scales, out, what=what)
     from ... import device
 
     device.require("wgmma", what, alternative="blockscaled/v02_mxfp4_gemv (M <= 16) or blockscaled/v01_mxfp4_numba")
-    return mxfp8_wgmma_tma(widen_e2m1(x), x_scales, widen_e2m1(w), w_scales, out, tuning=tuning)
+    return mxfp8_gemm(widen_e2m1(x), x_scales, widen_e2m1(w), w_scales, out, tuning=tuning)
+
+
+def mxfp4_wgmma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = None):
+    """v04 MXFP4 GEMM on Hopper: e2m1 widened to e4m3, then MXFP8 v04."""
+    return _widened_mxfp4(mxfp8_wgmma, "MXFP4 v04 (e4m3 + wgmma)", x, x_scales, w, w_scales, out, tuning)
+
+
+def mxfp4_wgmma_tma(x, x_scales, w, w_scales, out=None, *, tuning: dict | None = None):
+    """v07 MXFP4 GEMM on Hopper: e2m1 widened to e4m3, then MXFP8 v07 on the TMA pipeline."""
+    return _widened_mxfp4(mxfp8_wgmma_tma, "MXFP4 v07 (e4m3 + TMA + wgmma)", x, x_scales, w, w_scales, out, tuning)
 
 
 def widen_nvfp4(packed, scales, out=None):

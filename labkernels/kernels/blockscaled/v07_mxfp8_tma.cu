@@ -95,13 +95,10 @@
 #define SCALE_THREADS 96           // producer warps 1-3
 #define GROUP_M 8
 
-#if BN == 128
-#define WGMMA wgmma_e4m3_m64n128k32
-#elif BN == 192
-#define WGMMA wgmma_e4m3_m64n192k32
-#else
+#if BN != 128 && BN != 192
 #error "BN must be 128 or 192"
 #endif
+#define WGMMA wgmma_e4m3_k32<BN>  // wgmma.cuh
 #if DUAL && BN != 128
 #error "DUAL needs BN = 128: two accumulator sets and the sums must fit the consumers' 232 registers"
 #endif

@@ -177,6 +177,47 @@ __device__ __forceinline__ void store_f16x2(__half* Y, int m, int n, int N, floa
     }
 }
 
+// The epilogue of a warp's MT x NT mma.sync m16n8 accumulator tiles, from registers: tile (i, j)
+// covers rows m0 + 16i.. and columns n0 + 8j.., a lane holding rows lane/4 and lane/4 + 8, columns
+// 2(lane%4) and +1. Stores Y[m, n] = acc * sx[m] * sw[n] as fp16, each column scale read once per
+// warp tile; compiled with RAW = 1 (out_t int), the raw int32 sums. Rows past M, columns past N: none.
+template <int MT, int NT, typename Acc, typename Scale>
+__device__ __forceinline__ void store_mma_tiles(const Acc (&acc)[MT][NT][4], out_t* Y, const Scale* SX,
+                                               const Scale* SW, int m0, int n0, int M, int N, int lane)
+{
+    const int q = 2 * (lane & 3);
+#if !(defined(RAW) && RAW)
+    float sw[NT][2];
+#pragma unroll
+    for (int j = 0; j < NT; ++j) {
+        const int n = n0 + 8 * j + q;
+        sw[j][0] = n < N ? to_f32(SW[n]) : 0.f;
+        sw[j][1] = n + 1 < N ? to_f32(SW[n + 1]) : 0.f;
+    }
+#endif
+#pragma unroll
+    for (int i = 0; i < MT; ++i) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+            const int m = m0 + 16 * i + lane / 4 + 8 * h;
+            if (m >= M) continue;
+#if !(defined(RAW) && RAW)
+            const float sx = to_f32(SX[m]);
+#endif
+#pragma unroll
+            for (int j = 0; j < NT; ++j) {
+                const int n = n0 + 8 * j + q;
+#if defined(RAW) && RAW
+                if (n < N) Y[(size_t)m * N + n] = acc[i][j][2 * h];
+                if (n + 1 < N) Y[(size_t)m * N + n + 1] = acc[i][j][2 * h + 1];
+#else
+                store_f16x2(Y, m, n, N, (float)acc[i][j][2 * h] * sx * sw[j][0], (float)acc[i][j][2 * h + 1] * sx * sw[j][1]);
+#endif
+            }
+        }
+    }
+}
+
 // Grouped block order for a GEMM on a 1-D grid: block b computes output tile (tm, tn) so that
 // consecutive blocks walk `group_m` row tiles down a column of tiles before moving right.
 // Blocks resident at the same time then share a few tiles of X and W, which come from L2

@@ -30,13 +30,10 @@
 #define ACCS (BN / 2)             // accumulators a thread: 64 rows x BN columns over 128 threads
 #define GROUP_M 8
 
-#if BN == 128
-#define WGMMA wgmma_e4m3_m64n128k32
-#elif BN == 192
-#define WGMMA wgmma_e4m3_m64n192k32
-#else
+#if BN != 128 && BN != 192
 #error "BN must be 128 or 192"
 #endif
+#define WGMMA wgmma_e4m3_k32<BN>  // wgmma.cuh
 
 extern "C" __global__ void __launch_bounds__(384, 1)
 fp8_wgmma_tma(const void* __restrict__ TX, const float* __restrict__ SX,

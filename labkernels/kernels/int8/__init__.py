@@ -304,6 +304,11 @@ def v10_config(tuning: dict | None = None) -> dict:
     return cfg
 
 
+def v10_kernel_defines(cfg: dict, raw: bool) -> dict:
+    """The #defines v10 compiles with: its configuration less PERSIST (which only sizes the grid), and RAW."""
+    return {**{k: v for k, v in cfg.items() if k != "PERSIST"}, "RAW": int(raw)}
+
+
 def mma_tma_gemm(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None):
     """v10: v06's mma.sync m16n8k32 and ldmatrix, tiles delivered by TMA to 8 consumer warps
     through mbarriers (sm_90a; ``tuning`` overrides V10_DEFINES)."""
@@ -318,8 +323,7 @@ def mma_tma_gemm(x, x_scale, w, w_scale, out=None, *, tuning: dict | None = None
     ensure_int32("M*N", M * N)
     out = alloc_out(xp, out, M, N)
     smem = v10_smem(cfg)
-    defines = {k: v for k, v in cfg.items() if k != "PERSIST"}  # PERSIST only sizes the grid
-    fn = smem_function("int8/v10_mma_tma.cu", "a8w8_mma_tma", tuple(sorted({**defines, "RAW": int(raw)}.items())),
+    fn = smem_function("int8/v10_mma_tma.cu", "a8w8_mma_tma", tuple(sorted(v10_kernel_defines(cfg, raw).items())),
                        smem, specific=True)  # sm_90a: setmaxnreg
     fn((blocks,), (384,), (tensor_map(x, 128), x_scale, tensor_map(w, cfg["BN"]), w_scale, out,
                            np.int32(M), np.int32(N), np.int32(K)), shared_mem=smem)
@@ -571,7 +575,7 @@ register(id="int8/v09_wgmma", family="int8", fmt="a8w8", op="gemm", impl="cupy",
 
 register(id="int8/v10_mma_tma", family="int8", fmt="a8w8", op="gemm", impl="cupy", launch=mma_tma_gemm,
          source="int8/v10_mma_tma.cu", archs=("sm_90a",), specific=True,
-         defines={**{k: v for k, v in V10_DEFINES.items() if k != "PERSIST"}, "RAW": 0},
+         defines=v10_kernel_defines(V10_DEFINES, raw=False),
          requires="wgmma", path="mma_sync",
          promises=(_MMA_S8, "ldmatrix.sync.aligned.m8n8.x4", "cp.async.bulk.tensor.2d", "mbarrier.try_wait.parity",
                    "setmaxnreg.inc.sync.aligned.u32"),

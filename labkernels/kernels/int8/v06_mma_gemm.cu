@@ -139,28 +139,5 @@ KERNEL_NAME(const elem_t* __restrict__ X, const scale_t* __restrict__ SX,
     }
     cp_async_wait<0>();
 
-    // Epilogue from registers: lane holds rows lane/4 and lane/4 + 8, columns 2*(lane%4), +1.
-#pragma unroll
-    for (int i = 0; i < MT; ++i) {
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            const int m = m0 + WTM * wm + 16 * i + lane / 4 + 8 * h;
-            if (m >= M) continue;
-#if !RAW
-            const float sx = to_f32(SX[m]);
-#endif
-#pragma unroll
-            for (int j = 0; j < NT; ++j) {
-                const int n = n0 + WTN * wn + 8 * j + 2 * (lane & 3);
-#if RAW
-                if (n < N) Y[(size_t)m * N + n] = acc[i][j][2 * h];
-                if (n + 1 < N) Y[(size_t)m * N + n + 1] = acc[i][j][2 * h + 1];
-#else
-                const float y0 = (float)acc[i][j][2 * h] * sx * (n < N ? to_f32(SW[n]) : 0.f);
-                const float y1 = (float)acc[i][j][2 * h + 1] * sx * (n + 1 < N ? to_f32(SW[n + 1]) : 0.f);
-                store_f16x2(Y, m, n, N, y0, y1);
-#endif
-            }
-        }
-    }
+    store_mma_tiles(acc, Y, SX, SW, m0 + WTM * wm, n0 + WTN * wn, M, N, lane);  // lab.cuh
 }

@@ -177,37 +177,6 @@ a8w8_mma_tma(const void* __restrict__ TX, const __half* __restrict__ SX,
         }
 #endif
 
-        // Epilogue from registers: lane holds rows lane/4 and lane/4 + 8, columns 2*(lane%4), +1.
-#if !RAW
-        float sw[NT][2];  // the column scales, loaded once for the warp tile's 16 rows of each i
-#pragma unroll
-        for (int j = 0; j < NT; ++j) {
-            const int n = n0 + WTN * wn + 8 * j + 2 * (lane & 3);
-            sw[j][0] = n < N ? to_f32(SW[n]) : 0.f;
-            sw[j][1] = n + 1 < N ? to_f32(SW[n + 1]) : 0.f;
-        }
-#endif
-#pragma unroll
-        for (int i = 0; i < MT; ++i) {
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-                const int m = m0 + 64 * wm + 16 * i + lane / 4 + 8 * h;
-                if (m >= M) continue;
-#if !RAW
-                const float sx = to_f32(SX[m]);
-#endif
-#pragma unroll
-                for (int j = 0; j < NT; ++j) {
-                    const int n = n0 + WTN * wn + 8 * j + 2 * (lane & 3);
-#if RAW
-                    if (n < N) Y[(size_t)m * N + n] = acc[i][j][2 * h];
-                    if (n + 1 < N) Y[(size_t)m * N + n + 1] = acc[i][j][2 * h + 1];
-#else
-                    store_f16x2(Y, m, n, N, (float)acc[i][j][2 * h] * sx * sw[j][0],
-                                (float)acc[i][j][2 * h + 1] * sx * sw[j][1]);
-#endif
-                }
-            }
-        }
+        store_mma_tiles(acc, Y, SX, SW, m0 + 64 * wm, n0 + WTN * wn, M, N, lane);
     }
 }
