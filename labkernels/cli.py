@@ -122,15 +122,6 @@ def cmd_ptx(args) -> int:
     return 0
 
 
-def _import_torch_first() -> None:
-    """Import torch (the library peers) before CuPy and Numba load their CUDA libraries: imported
-    after them it has failed half-way on the GPU machines ("partially initialized module")."""
-    try:
-        import torch  # noqa: F401
-    except Exception:  # not installed: the peers say so when asked
-        pass
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="labkernels", description=__doc__.split("\n\n")[0])
     p.add_argument("--version", action="version", version=f"labkernels {__version__}")
@@ -158,8 +149,6 @@ def main(argv=None) -> int:
     from . import crossover
     crossover.add_parser(sub)
     args = p.parse_args(argv)
-    if args.cmd == "crossover" and not getattr(args, "model_only", False):
-        _import_torch_first()
     from .errors import UnsupportedDevice
 
     try:

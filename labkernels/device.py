@@ -130,6 +130,17 @@ def _cuda_version(v: int) -> str:
 _no_gpu_reason: str | None = None
 
 
+def _import_torch_first() -> None:
+    """Import torch (the library peers), where installed, before CuPy and Numba load their CUDA
+    libraries; this probe is where the lab first loads them. Imported after them, torch has failed
+    half-way on the GPU machines ("partially initialized module"), and a process that then used both
+    (the ceilings' library rates, the peers) crashed at interpreter exit."""
+    try:
+        import torch  # noqa: F401
+    except Exception:  # not installed (the peers say so when asked), or an install that fails to import
+        pass
+
+
 @functools.lru_cache(maxsize=None)
 def gpu() -> GPU | None:
     """The GPU here, or ``None`` (see :func:`why_no_gpu`). Never raises."""
@@ -137,6 +148,7 @@ def gpu() -> GPU | None:
     if os.environ.get("LABKERNELS_NO_GPU"):
         _no_gpu_reason = "LABKERNELS_NO_GPU is set"
         return None
+    _import_torch_first()
     try:
         import cupy
     except Exception as e:  # ImportError, or a CuPy built for another CUDA

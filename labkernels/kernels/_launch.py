@@ -6,7 +6,6 @@ given); (3) launch. Kernels never see a bad argument.
 """
 from __future__ import annotations
 
-import atexit
 import functools
 
 import numpy as np
@@ -166,15 +165,6 @@ def _libcuda():
                    ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32),
                    ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int]
     return lib
-
-
-def _release_tensor_maps():
-    """Free the cached maps' device memory while CuPy is still whole: a CuPy array that lives in a
-    module-level cache would otherwise be freed during interpreter teardown."""
-    _tensor_map_cached.cache_clear()
-
-
-atexit.register(_release_tensor_maps)
 
 
 def tensor_map(a, box_rows: int):
